@@ -1,0 +1,94 @@
+"""Shared fixtures: one non-git copy of the template per session, in-process renders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+import pytest
+
+from answer_sets import ANSWER_SETS
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A rendered project and every value Copier computed for it."""
+
+    path: Path
+    answers: dict
+
+    def read(self, relpath: str) -> str:
+        return (self.path / relpath).read_text()
+
+    def files(self) -> set[str]:
+        return {p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the developer's personal Copier settings out of every render."""
+    settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
+    settings.write_text("{}\n")
+    os.environ["COPIER_SETTINGS_PATH"] = str(settings)
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as a plain folder: Copier then renders the working tree as it is,
+    with no git clone, which is faster and includes uncommitted edits."""
+    dst = tmp_path_factory.mktemp("template")
+    for part in TEMPLATE_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dst / part)
+        else:
+            shutil.copy2(src, dst / part)
+    return dst
+
+
+def render_project(template: Path, dst: Path, answers: dict, **kwargs) -> Project:
+    """Render in-process exactly as a user would, without --trust."""
+    worker = copier.run_copy(
+        str(template),
+        str(dst),
+        data=answers,
+        defaults=True,
+        unsafe=False,
+        quiet=True,
+        **kwargs,
+    )
+    return Project(path=dst, answers=dict(worker.answers.combined))
+
+
+@pytest.fixture(scope="session")
+def render(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Project]:
+    """render(answers) -> a fresh project in its own folder."""
+
+    def _render(answers: dict | None = None, **kwargs) -> Project:
+        return render_project(
+            template_dir, tmp_path_factory.mktemp("project"), answers or {}, **kwargs
+        )
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def rendered(render: Callable[..., Project]) -> Callable[[str], Project]:
+    """rendered(name) -> the project for a named answer set, rendered once per session.
+    Tests must not modify it; use `render` for a project of their own."""
+    cache: dict[str, Project] = {}
+
+    def _rendered(name: str) -> Project:
+        if name not in cache:
+            cache[name] = render(ANSWER_SETS[name])
+        return cache[name]
+
+    return _rendered
