@@ -54,7 +54,7 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-def render_project(template: Path, dst: Path, answers: dict, **kwargs) -> Project:
+def render_project(template: Path | str, dst: Path, answers: dict, **kwargs) -> Project:
     """Render in-process exactly as a user would, without --trust."""
     worker = copier.run_copy(
         str(template),
