@@ -10,7 +10,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-
 from answer_sets import ANSWER_SETS
 from conftest import SHARED, Project
 from node_tools import tsc
@@ -38,9 +37,9 @@ def start_commands(project: Project) -> dict[str, str]:
         backend = yaml.safe_load(project.read("render.yaml"))["services"][0]
         found["render.yaml"] = backend["startCommand"]
     if (project.path / "backend/railway.json").exists():
-        found["backend/railway.json"] = json.loads(project.read("backend/railway.json"))[
-            "deploy"
-        ]["startCommand"]
+        found["backend/railway.json"] = json.loads(project.read("backend/railway.json"))["deploy"][
+            "startCommand"
+        ]
     if (project.path / ".railway/railway.ts").exists():
         (start,) = re.findall(r'^\s*start: "(.*)",$', project.read(".railway/railway.ts"), re.M)
         found[".railway/railway.ts"] = json.loads(f'"{start}"')

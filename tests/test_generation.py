@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from answer_sets import ANSWER_SETS
 from conftest import REPO, Project, render_project
 
@@ -27,13 +26,16 @@ def _railway(a: dict) -> bool:
 # other. A new conditional name fails test_every_conditional_name_has_a_rule until it
 # gets a rule here.
 CONDITIONAL_NAMES = {
-    "{% if use_render %}render.yaml{% endif %}.jinja": lambda a: a["deploy_target"]
-    in ("render", "both"),
-    "{% if use_railway_iac %}.railway{% endif %}": lambda a: _railway(a)
-    and a["railway_config"] == "iac",
+    "{% if use_render %}render.yaml{% endif %}.jinja": lambda a: (
+        a["deploy_target"] in ("render", "both")
+    ),
+    "{% if use_railway_iac %}.railway{% endif %}": lambda a: (
+        _railway(a) and a["railway_config"] == "iac"
+    ),
     "{% if use_railway %}Procfile{% endif %}.jinja": _railway,
-    "{% if use_railway_json %}railway.json{% endif %}.jinja": lambda a: _railway(a)
-    and a["railway_config"] == "json",
+    "{% if use_railway_json %}railway.json{% endif %}.jinja": lambda a: (
+        _railway(a) and a["railway_config"] == "json"
+    ),
     "{% if include_frontend %}frontend{% endif %}": lambda a: a["include_frontend"],
 }
 
@@ -108,9 +110,21 @@ def test_answers_file_records_answers_only(rendered, name: str) -> None:
     text = project.read(".copier-answers.yml")
     assert text.startswith("# "), "the answers file starts with a do-not-edit header"
     recorded = yaml.safe_load(text)
-    asked = {"project_name", "project_slug", "description", "github_repository",
-             "python_version", "deploy_target", "workers", "timeout", "integrations",
-             "extra_secrets", "include_frontend", "backend_url", "cors_origins"}
+    asked = {
+        "project_name",
+        "project_slug",
+        "description",
+        "github_repository",
+        "python_version",
+        "deploy_target",
+        "workers",
+        "timeout",
+        "integrations",
+        "extra_secrets",
+        "include_frontend",
+        "backend_url",
+        "cors_origins",
+    }
     if project.answers["deploy_target"] in ("railway", "both"):
         asked.add("railway_config")
     assert set(recorded) - {"_commit", "_src_path"} == asked

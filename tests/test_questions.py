@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from copier._template import load_template_config
-
 from conftest import REPO
+from copier._template import load_template_config
 
 CONFIG = load_template_config(REPO / "copier.yml")
 QUESTIONS = {k: v for k, v in CONFIG.items() if not k.startswith("_")}
@@ -81,3 +80,22 @@ def test_secrets_follow_integrations_and_extra_secrets(rendered) -> None:
     extra = rendered("extra-secrets").answers
     assert extra["third_party_secrets"][-2:] == ["STRIPE_API_KEY", "SENTRY_DSN"]
     assert extra["required_in_production"][:2] == ["SECRET_KEY", "DATABASE_URL"]
+
+
+def test_plain_copy_would_refuse_an_unsafe_template(template_dir, tmp_path) -> None:
+    """What test_needs_no_trust guards against: one _tasks entry, even one that never
+    runs, makes a copy without --trust fail before anything is written."""
+    import shutil
+
+    import copier
+    from copier.errors import UnsafeTemplateError
+
+    unsafe = tmp_path / "unsafe-template"
+    shutil.copytree(template_dir, unsafe)
+    config = unsafe / "copier.yml"
+    config.write_text(
+        config.read_text().replace("---\n", "_tasks: [{command: 'true', when: false}]\n---\n", 1)
+    )
+    with pytest.raises(UnsafeTemplateError):
+        copier.run_copy(str(unsafe), str(tmp_path / "out"), defaults=True, unsafe=False, quiet=True)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
