@@ -55,6 +55,7 @@ def test_start_command_is_identical_everywhere(rendered, name: str) -> None:
     platforms = {"railway": 2, "render": 1, "both": 3, "none": 0}[answers["deploy_target"]]
     assert len(commands) == platforms, commands
     assert set(commands.values()) <= {answers["start_command"]}
+    assert f"\n{answers['start_command']}\n" in project.read("README.md")
 
     command = answers["start_command"]
     assert command.startswith("gunicorn main:app ")

@@ -22,3 +22,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     test_command = _readme_commands()[1]
     ci = (REPO / ".ci/run").read_text().splitlines()
     assert test_command in ci
+
+
+def test_own_python_is_ruff_clean() -> None:
+    from linters import ruff
+
+    assert ruff(REPO) == ""
