@@ -61,8 +61,14 @@ class _ChatScreenState extends State<ChatScreen> {
     } on ApiException catch (error) {
       if (mounted) setState(() => _error = error.message);
     } finally {
-      if (mounted) setState(() => _sending = false);
+      if (mounted) setState(() => _finish(reply));
     }
+  }
+
+  void _finish(_Message reply) {
+    _sending = false;
+    // A reply that never began leaves no empty bubble behind.
+    if (reply.text.isEmpty) _messages.remove(reply);
   }
 
   void _apply(ChatEvent event, _Message reply) {
