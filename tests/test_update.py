@@ -7,6 +7,7 @@ the same script the generated template-update workflow runs before it opens a pu
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tomllib
@@ -107,7 +108,8 @@ def copy_project(src: str, dst: Path, answers: dict) -> Path:
     return dst
 
 
-def update_project(project: Path, vcs_ref: str = NEW, **data: str) -> None:
+def update_project(project: Path, vcs_ref: str | None = NEW, **data: str) -> None:
+    """`copier update --defaults`; vcs_ref=None takes the newest release, as the workflow does."""
     copier.run_update(
         project,
         data=data,
@@ -225,6 +227,20 @@ def test_conflict_check_finds_a_reject_file(template_repo: Path, tmp_path: Path)
     assert "::error file=backend/app.py.rej::" in check.stdout
 
 
+def test_update_writes_a_deleted_backend_env_afresh(template_repo: Path, tmp_path: Path) -> None:
+    """backend/.env is skipped only while it exists: deleting it is how to get a new one."""
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "none"})
+    env = project / "backend/.env"
+    old_text = env.read_text()
+    env.unlink()
+
+    update_project(project)
+
+    new_text = env.read_text()
+    assert re.search(r"^SECRET_KEY=[0-9a-f]{64}$", new_text, re.MULTILINE)
+    assert new_text != old_text  # a fresh secret, drawn again
+
+
 def test_reanswering_deploy_target_swaps_railway_files_for_render(
     template_repo: Path, tmp_path: Path
 ) -> None:
@@ -276,7 +292,7 @@ def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path
     project = copy_project(url, tmp_path / "project", {"deploy_target": "both"})
     env_before = make_user_edits(project)
 
-    update_project(project)
+    update_project(project, vcs_ref=None)
 
     assert_clean_update(project, env_before)
     answers = read_answers(project)
