@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.json"
 TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "node_modules", ".dart_tool")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
@@ -106,11 +107,13 @@ def git(*args: str, cwd: Path) -> None:
     )
 
 
-def git_repo(path: Path, tags: list[str]) -> Path:
+def git_repo(path: Path, tags: list[str], force: bool = False) -> Path:
     """Commit what is in `path` and tag it; every tag after the first gets an empty
-    commit of its own, so an update from the first tag to the last has work to do."""
+    commit of its own, so an update from the first tag to the last has work to do.
+    `force` adds files a .gitignore inside would hide (template/.gitignore ignores
+    .env*, which would drop template/backend/.env.jinja from the template's repo)."""
     git("init", "-q", "-b", "main", cwd=path)
-    git("add", "-A", cwd=path)
+    git("add", "-A", *(["--force"] if force else []), cwd=path)
     git("commit", "-q", "-m", "template", cwd=path)
     for i, tag in enumerate(tags):
         if i:
@@ -126,10 +129,10 @@ def template_repo(work: Path, source: Path) -> Path:
     for part in TEMPLATE_PARTS:
         src = source / part
         if src.is_dir():
-            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, dst / part, ignore=IGNORED)
         elif src.exists():
             shutil.copy2(src, dst / part)
-    return git_repo(dst, ["v1.0.0", "v1.0.1"])
+    return git_repo(dst, ["v1.0.0", "v1.0.1"], force=True)
 
 
 def floor_repo(work: Path) -> Path:
