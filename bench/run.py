@@ -15,6 +15,8 @@ load hits both alike. Nothing here asserts a time: docs/benchmarks.md reads the 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -298,10 +301,313 @@ def profile_generation(args: argparse.Namespace, work: Path) -> None:
     print("calls:", calls)
 
 
+# --------------------------------------------------------------------------- service
+
+sys.path.insert(0, str(REPO / "tests"))
+
+from gunicorn_service import Service  # noqa: E402
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-fastapi-flutter"
+
+BARE_APP = '''\
+"""The baseline: a bare FastAPI app, one health route and one SSE route paced like the
+generated backend's offline provider, with no database, settings or middleware."""
+
+import asyncio
+import json
+
+from fastapi import FastAPI, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+app = FastAPI()
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/api/chat/stream", response_class=EventSourceResponse)
+async def stream(request: Request) -> EventSourceResponse:
+    words = (await request.json())["message"].split(" ")
+
+    async def events():
+        yield ServerSentEvent(event="start", data=json.dumps({"conversation_id": "1"}))
+        for word in words:
+            yield ServerSentEvent(event="delta", data=json.dumps({"text": word}))
+            await asyncio.sleep(0.01)
+        yield ServerSentEvent(event="done", data=json.dumps({"conversation_id": "1"}))
+
+    return EventSourceResponse(events())
+'''
+
+
+def plain_template(work: Path, source: Path) -> Path:
+    """The template as a plain folder: rendered as it is, no clone."""
+    dst = work / "template-plain"
+    dst.mkdir()
+    for part in TEMPLATE_PARTS:
+        src = source / part
+        if src.is_dir():
+            shutil.copytree(src, dst / part, ignore=IGNORED)
+        elif src.exists():
+            shutil.copy2(src, dst / part)
+    return dst
+
+
+def render(args: argparse.Namespace, work: Path, name: str, answers: dict) -> tuple[Path, dict]:
+    os.environ["COPIER_SETTINGS_PATH"] = copier_env(work)["COPIER_SETTINGS_PATH"]
+    import copier
+
+    template = work / "template-plain"
+    if not template.exists():
+        plain_template(work, args.template)
+    dst = work / name
+    worker = copier.run_copy(
+        str(template), str(dst), data=answers, defaults=True, unsafe=False, quiet=True
+    )
+    return dst, dict(worker.answers.combined)
+
+
+def backend_python(backend: Path) -> Path:
+    """A virtualenv with the generated backend's requirements-dev.txt, cached by the
+    content of its requirements files, so a second run installs nothing."""
+    key = hashlib.sha256(
+        b"".join((backend / name).read_bytes() for name in REQUIREMENTS) + sys.version.encode()
+    ).hexdigest()[:16]
+    venv = CACHE / f"backend-venv-{key}"
+    python = venv / "bin" / "python"
+    if not (venv / ".complete").exists():
+        print(f"  installing the backend's requirements into {venv} ...", file=sys.stderr)
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt"],
+            cwd=backend,
+            check=True,
+        )
+        (venv / ".complete").touch()
+    return python
+
+
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+
+
+def has_backend(args: argparse.Namespace) -> bool:
+    return (args.template / "template" / "backend" / "main.py").exists()
+
+
+def loadgen(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "loadgen.py"), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout)
+
+
+def bare_app(work: Path) -> Path:
+    bare = work / "bare"
+    bare.mkdir()
+    (bare / "main.py").write_text(BARE_APP)
+    return bare
+
+
+def bench_service(args: argparse.Namespace, work: Path) -> list[Figure | Skipped]:
+    name = "service: /health requests per second, 2 workers"
+    if not has_backend(args):
+        return [Skipped(name, "no template/backend yet")]
+    project, answers = render(args, work, "project", {"workers": 2})
+    backend = project / "backend"
+    python = backend_python(backend)
+    seconds = "3" if args.quick else "5"
+    pairs = 3 if args.quick else 7
+    connections = "32"
+
+    def load(service: Service) -> Callable[[], float]:
+        def run() -> float:
+            result = loadgen(
+                "http",
+                "--port",
+                str(service.port),
+                "--seconds",
+                seconds,
+                "--connections",
+                connections,
+            )
+            results[service.port].append(result)
+            return result["rps"]
+
+        return run
+
+    with (
+        Service(backend, answers["start_command"], python, work).start(2) as generated,
+        Service(bare_app(work), answers["start_command"], python, work).start(2) as bare,
+    ):
+        results: dict[int, list[dict]] = {generated.port: [], bare.port: []}
+        subject, base = alternate(load(generated), load(bare), pairs)
+        errors = sum(r["errors"] + r["requests"] - r["ok"] for r in results[generated.port])
+    return [
+        Figure(
+            name,
+            median(subject),
+            "req/s",
+            len(subject),
+            median(base),
+            "bare FastAPI app, same command",
+            ">= 0.9x bare app",
+            0.9,
+            higher_is_better=True,
+            extra={
+                "connections": int(connections),
+                "seconds_per_run": float(seconds),
+                "errors_or_non_2xx": errors,
+                "latency_p50_ms": median([r["latency_p50_ms"] for r in results[generated.port]]),
+                "latency_p99_ms": median([r["latency_p99_ms"] for r in results[generated.port]]),
+                "bare_latency_p99_ms": median([r["latency_p99_ms"] for r in results[bare.port]]),
+                "start_command": answers["start_command"],
+            },
+        )
+    ]
+
+
+class PeakRss:
+    """Samples the workers' resident memory while a load runs; keeps each one's peak."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.peak: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.service.worker_pids():
+                with contextlib.suppress(OSError):
+                    self.peak[pid] = max(self.peak.get(pid, 0), Service.rss_mb(pid))
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bench_streaming(args: argparse.Namespace, work: Path) -> list[Figure | Skipped]:
+    name = "streaming: concurrent SSE chat streams, 2 workers"
+    if not has_backend(args):
+        return [Skipped(name, "no template/backend yet")]
+    # Chat without sign-in, so a stream needs no token; the offline provider answers.
+    project, answers = render(
+        args, work, "project-chat", {"workers": 2, "integrations": ["anthropic"]}
+    )
+    backend = project / "backend"
+    python = backend_python(backend)
+    words = "100" if args.quick else "200"
+    runs = 1 if args.quick else 3
+    env = {"DATABASE_URL": args.database_url} if args.database_url else {}
+    figures: list[Figure | Skipped] = []
+    with (
+        Service(backend, answers["start_command"], python, work, env=env).start(2) as generated,
+        Service(bare_app(work), answers["start_command"], python, work).start(2) as bare,
+    ):
+        idle = max(Service.rss_mb(pid) for pid in generated.worker_pids())
+        for streams in (100, 500, 1000):
+            subject, base, peaks, results = [], [], [], []
+            for i in range(runs):
+                order = [generated, bare] if i % 2 == 0 else [bare, generated]
+                for service in order:
+                    with PeakRss(service) as rss:
+                        result = loadgen(
+                            "sse",
+                            "--port",
+                            str(service.port),
+                            "--streams",
+                            str(streams),
+                            "--words",
+                            words,
+                        )
+                    if service is generated:
+                        subject.append(result["ttfe_p50_ms"])
+                        peaks.append(max(rss.peak.values()))
+                        results.append(result)
+                    else:
+                        base.append(result["ttfe_p50_ms"])
+            figures.append(
+                Figure(
+                    f"streaming: {streams} streams, time to first event p50",
+                    median(subject),
+                    "ms",
+                    len(subject),
+                    median(base),
+                    "bare FastAPI SSE route",
+                    extra={
+                        "streams": streams,
+                        "words_per_stream": int(words),
+                        "completed": min(r["completed"] for r in results),
+                        "errors": max(r["errors"] for r in results),
+                        "error_kinds": [r["error_kinds"] for r in results if r["errors"]],
+                        "peak_open": min(r["peak_open"] for r in results),
+                        "ttfe_p99_ms": median([r["ttfe_p99_ms"] for r in results]),
+                        "peak_rss_mb_per_worker": median(peaks),
+                        "idle_rss_mb_per_worker": idle,
+                        "database": "postgres" if args.database_url else "sqlite",
+                    },
+                )
+            )
+    return figures
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def bench_tests(args: argparse.Namespace, work: Path) -> list[Figure | Skipped]:
+    """Wall time of this repository's suite and of a generated backend's own suite."""
+    figures: list[Figure | Skipped] = []
+    start = time.perf_counter()
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=args.template,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else ""
+    figures.append(
+        Figure("tests: this repository's suite (-n 2)", elapsed, "s", 1, extra={"summary": summary})
+    )
+    if not has_backend(args):
+        figures.append(Skipped("tests: generated backend suite", "no template/backend yet"))
+        return figures
+    project, _ = render(args, work, "project", {})
+    backend = project / "backend"
+    python = backend_python(backend)
+    start = time.perf_counter()
+    suite = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=backend,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else ""
+    figures.append(
+        Figure("tests: generated backend suite", elapsed, "s", 1, extra={"summary": summary})
+    )
+    return figures
+
+
 # --------------------------------------------------------------------------- main
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace, Path], list[Figure | Skipped]]] = {
     "generation": bench_generation,
+    "service": bench_service,
+    "streaming": bench_streaming,
+    "tests": bench_tests,
 }
 
 
@@ -364,6 +670,11 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="profile one generation and exit")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="run the streaming benchmark against this database (default: SQLite)",
+    )
     args = parser.parse_args()
     args.template = args.template.resolve()
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import copier
 import pytest
-
 from answer_sets import ANSWER_SETS
 
 REPO = Path(__file__).resolve().parent.parent
