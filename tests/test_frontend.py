@@ -142,7 +142,7 @@ def test_every_library_file_is_used(rendered, name):
     todo = [lib / "main.dart"]
     while todo:
         file = todo.pop()
-        if file in seen:
+        if file in seen or not file.is_file():  # a missing file fails the import test
             continue
         seen.add(file)
         for uri in _imports(file.read_bytes()):
