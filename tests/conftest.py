@@ -12,6 +12,7 @@ from pathlib import Path
 
 import copier
 import pytest
+
 from answer_sets import ANSWER_SETS
 from backend_env import backend_venv
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from answer_sets import ANSWER_SETS
 from conftest import REPO, Project, render_project
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
+
 from conftest import REPO
 from linters import actionlint, zizmor
 
