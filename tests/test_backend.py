@@ -126,9 +126,7 @@ class Service:
         pytest.fail(f"no answer on /health within {STARTUP_SECONDS} s:\n{self.log.read_text()}")
 
     def master(self) -> int:
-        """Gunicorn's master: `sh -c` itself when the shell exec'd it, else its child."""
-        if "gunicorn" in _cmdline(self.process.pid):
-            return self.process.pid
+        """Gunicorn's master: the shell's child, or the shell itself if it exec'd gunicorn."""
         masters = [pid for pid in _children(self.process.pid) if "gunicorn" in _cmdline(pid)]
         return masters[0] if masters else self.process.pid
 
