@@ -44,6 +44,8 @@ class ProviderError(Exception):
 class ChatProvider(Protocol):
     def stream(self, turns: Sequence[Turn]) -> AsyncIterator[TextDelta | Finished]: ...
 
+    async def aclose(self) -> None: ...
+
 
 class AnthropicProvider:
     def __init__(self, client: anthropic.AsyncAnthropic, model: str) -> None:
@@ -65,6 +67,9 @@ class AnthropicProvider:
             raise ProviderError(f"Anthropic: {exc}") from exc
         yield Finished(message.usage.input_tokens, message.usage.output_tokens)
 
+    async def aclose(self) -> None:
+        await self._client.close()
+
 
 class OfflineProvider:
     """A deterministic reply, word by word, so the app runs with no key and no network."""
@@ -79,6 +84,9 @@ class OfflineProvider:
         # Word counts stand in for token counts.
         prompt_words = sum(len(turn.content.split()) for turn in turns)
         yield Finished(input_tokens=prompt_words, output_tokens=len(words))
+
+    async def aclose(self) -> None:
+        pass
 
 
 def provider_from_settings(settings: Settings) -> ChatProvider:
