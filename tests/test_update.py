@@ -77,14 +77,16 @@ def template_repo(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     repo = tmp_path_factory.mktemp("template-repo")
     shutil.copytree(template_dir, repo, dirs_exist_ok=True)
     git(repo, "init", "--quiet", "--initial-branch=main")
-    # --force: template/.gitignore ignores .env*, yet backend/.env.jinja belongs to the template.
+    # --force: every template file is released, whatever a .gitignore in it says.
     commit_all(repo, "Release v1.0.0", force=True)
     git(repo, "tag", OLD)
 
     tpl = repo / "template"
-    gitignore = tpl / ".gitignore"
-    lines = gitignore.read_text().splitlines(keepends=True)
-    gitignore.write_text(GITIGNORE_V11_FIRST_LINE + "\n" + "".join(lines[1:]))
+    (gitignore,) = tpl.glob(".gitignore*")  # plain or .jinja
+    source = gitignore.read_text()
+    first_line = re.sub(r"\{#.*?#\}\n?", "", source, flags=re.DOTALL).split("\n", 1)[0]
+    assert source.count(first_line + "\n") == 1, first_line
+    gitignore.write_text(source.replace(first_line + "\n", GITIGNORE_V11_FIRST_LINE + "\n"))
     readme = tpl / "README.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + "\n\n" + README_V11_SECTION)
     (render_yaml,) = tpl.glob("*render.yaml*.jinja")
