@@ -1,0 +1,104 @@
+"""Settings from the environment and backend/.env, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.features import REQUIRED_IN_PRODUCTION
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+
+# Outside production tokens need no secrecy, but they must survive a restart and be the
+# same in every worker, so the fallback is a constant that production refuses.
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
+PLACEHOLDERS = {"", "changeme", "changethis"}
+MIN_SECRET_KEY_BYTES = 32
+
+
+class Settings(BaseSettings):
+    # extra="allow" keeps variables the code does not read (extra secrets) for the check.
+    model_config = SettingsConfigDict(env_file=BACKEND_DIR / ".env", extra="allow")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = ""
+    database_url: str = ""
+    backend_url: str = "http://localhost:8000"
+    cors_origins: str = ""
+    anthropic_api_key: str = ""
+    anthropic_model: str = "claude-sonnet-5-5"
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    microsoft_client_id: str = ""
+    microsoft_client_secret: str = ""
+
+    @model_validator(mode="after")
+    def _development_defaults(self) -> Settings:
+        if not self.is_production and not self.secret_key:
+            self.secret_key = DEVELOPMENT_SECRET_KEY
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def sqlalchemy_database_url(self) -> str:
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{BACKEND_DIR / 'app.db'}"
+        return async_database_url(self.database_url)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    def value_of(self, name: str) -> str:
+        """The value of an environment variable as this service sees it, by its name."""
+        if name.lower() in type(self).model_fields:
+            return str(getattr(self, name.lower()))
+        return os.environ.get(name) or str((self.model_extra or {}).get(name.lower(), ""))
+
+
+def async_database_url(url: str) -> str:
+    """Render and Railway hand out postgres:// or postgresql:// URLs; SQLAlchemy's async
+    engine needs the driver named, and asyncpg spells libpq's sslmode as ssl."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        return url
+    query = [("ssl" if key == "sslmode" else key, value) for key, value in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(scheme="postgresql+asyncpg", query=urlencode(query)))
+
+
+def missing_in_production(settings: Settings) -> list[str]:
+    """Names of the required variables that are unset or still a placeholder."""
+    missing = []
+    for name in REQUIRED_IN_PRODUCTION:
+        value = settings.value_of(name).strip()
+        too_short = name == "SECRET_KEY" and len(value.encode()) < MIN_SECRET_KEY_BYTES
+        if value.lower() in PLACEHOLDERS or too_short or value == DEVELOPMENT_SECRET_KEY:
+            missing.append(name)
+    return missing
+
+
+def validate_required(settings: Settings) -> None:
+    """Stop the process, naming every variable production still needs."""
+    if not settings.is_production:
+        return
+    missing = missing_in_production(settings)
+    if missing:
+        raise SystemExit(
+            "Refusing to start in production; missing or placeholder settings: "
+            + ", ".join(missing)
+            + ". Set them in the environment (backend/.env.example describes each)."
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

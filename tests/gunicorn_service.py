@@ -1,0 +1,142 @@
+"""Run a generated backend the way production does: its own start command (Gunicorn
+with uvicorn workers), on loopback, in its own process group. Used by the fault tests
+and by bench/run.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    """Status and body; an HTTP error status is an answer too, not an exception."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class Service:
+    """One Gunicorn master and its workers.
+
+    `start_command` is the generated one (hooks' start_command, as in the Procfile);
+    only its bind address changes, from 0.0.0.0 to 127.0.0.1, so nothing listens
+    beyond loopback. HOME is private so each master gets its own control socket."""
+
+    def __init__(
+        self,
+        cwd: Path,
+        start_command: str,
+        python: Path,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.port = port or free_port()
+        self.command = start_command.replace("0.0.0.0:", "127.0.0.1:")
+        assert "127.0.0.1:$PORT" in self.command, self.command
+        self.home = workdir / f"home-{self.port}"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / f"gunicorn-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+            "VIRTUAL_ENV": str(python.parent.parent),
+            "HOME": str(self.home),
+            "PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.env.pop("PYTHONPATH", None)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, workers: int, timeout: float = 90) -> Service:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            ["sh", "-c", f"exec {self.command}"],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready(workers, timeout)
+        return self
+
+    def wait_ready(self, workers: int, timeout: float = 90) -> None:
+        """Until /health answers 200 and every worker has finished starting."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited {self.process.returncode}:\n{self.log()}")
+            try:
+                status, _ = get(self.url + "/health", timeout=2)
+            except OSError:
+                status = 0
+            started = self.log().count("Application startup complete")
+            if status == 200 and len(self.worker_pids()) == workers and started >= workers:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"not ready after {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def worker_pids(self) -> list[int]:
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(pid) for pid in children.split()]
+
+    @staticmethod
+    def rss_mb(pid: int) -> float:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40) -> int:
+        """Signal the master; wait for it; kill the group if it hangs. Its exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait()
+            raise
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.stop(timeout=30)
+        # Workers orphaned by a killed master must not outlive the test.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
