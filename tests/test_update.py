@@ -17,6 +17,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
+from backend_env import backend_env
 from conftest import REPO
 from linters import actionlint, zizmor
 
@@ -313,8 +314,10 @@ def test_generated_backend_tests_pass_after_update(
     result = subprocess.run(
         [str(backend_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project / "backend",
+        env=backend_env(backend_python),
         capture_output=True,
         text=True,
+        timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
