@@ -304,6 +304,33 @@ def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path
     assert (project / USER_ROUTE).is_file()
 
 
+def test_update_in_a_fresh_shallow_checkout_as_the_workflow_runs_it(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """actions/checkout gives the workflow a depth-1 clone with no backend/.env."""
+    url = "git+" + template_repo.as_uri()
+    project = copy_project(url, tmp_path / "project", {"deploy_target": "railway"})
+    make_user_edits(project)
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "--quiet", "--depth=1", project.as_uri(), str(checkout))
+    assert not (checkout / "backend/.env").exists()
+
+    update_project(checkout, vcs_ref=None)
+
+    assert conflict_check(checkout).returncode == 0
+    assert read_answers(checkout)["_commit"] == NEW
+    assert (checkout / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+    assert (checkout / "README.md").read_text().endswith(README_V11_SECTION)
+    # What the workflow's `git add --all` commits: the template's change, never a secret.
+    changed = git(checkout, "status", "--porcelain", "--ignored").splitlines()
+    assert "!! backend/.env" in changed
+    assert {line[3:] for line in changed if not line.startswith("!!")} >= {
+        ".copier-answers.yml",
+        ".gitignore",
+        "README.md",
+    }
+
+
 @pytest.mark.slow
 def test_generated_backend_tests_pass_after_update(
     template_repo: Path, tmp_path: Path, backend_python: Path
@@ -321,6 +348,17 @@ def test_generated_backend_tests_pass_after_update(
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+@pytest.mark.parametrize(("name", "other_target"), [("render", "railway"), ("default", "render")])
+def test_readme_explains_updating(rendered, name: str, other_target: str) -> None:
+    readme = rendered(name).read("README.md")
+    section = readme.split("## Updating from the template\n", 1)[1]
+    prose = " ".join(section.split())
+    assert re.search(r"^copier update --defaults +#", section, re.MULTILINE)
+    assert "still exits 0" in prose  # so the reader looks for markers
+    assert f"\ncopier update --defaults --data deploy_target={other_target}\n" in section
+    assert "`backend/.env` (your local secrets) is written once and left alone" in prose
 
 
 def test_update_workflow_is_lint_clean_and_pins_the_tested_copier(rendered) -> None:
