@@ -7,9 +7,12 @@ the same script the generated template-update workflow runs before it opens a pu
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,17 +127,22 @@ def update_project(project: Path, vcs_ref: str | None = NEW, **data: str) -> Non
     )
 
 
-def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
-    """Run the generated workflow's "Check for conflicts" step as GitHub runs it."""
+def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a step of the generated update workflow as GitHub runs a `shell: bash` step."""
     steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
-    (step,) = [s for s in steps if s.get("name") == "Check for conflicts"]
+    (step,) = [s for s in steps if s.get("name") == name]
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=project,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
+    return run_step(project, "Check for conflicts")
 
 
 def assert_clean_update(project: Path, env_before: bytes) -> None:
@@ -329,6 +337,54 @@ def test_update_in_a_fresh_shallow_checkout_as_the_workflow_runs_it(
         ".gitignore",
         "README.md",
     }
+
+
+def test_the_workflow_pushes_the_update_and_opens_a_pull_request(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """The "Open a pull request" step against a local origin and a stand-in `gh` that
+    records its calls; an update that deletes files lists them in the pull request."""
+    url = "git+" + template_repo.as_uri()
+    origin = copy_project(url, tmp_path / "origin", {"deploy_target": "railway"})
+    stub_bin, gh_log = tmp_path / "bin", tmp_path / "gh.jsonl"
+    stub_bin.mkdir()
+    (stub_bin / "gh").write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        f"open({str(gh_log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(1 if sys.argv[1:3] == ['pr', 'view'] else 0)\n"
+    )
+    (stub_bin / "gh").chmod(0o755)
+    env = {"PATH": f"{stub_bin}{os.pathsep}{os.environ['PATH']}", "GH_TOKEN": "unused"}
+
+    def checkout(name: str) -> Path:
+        path = tmp_path / name
+        git(tmp_path, "clone", "--quiet", "--depth=1", origin.as_uri(), str(path))
+        return path
+
+    # Nothing new from the template: nothing pushed, no pull request.
+    up_to_date = run_step(checkout("unchanged"), "Open a pull request", **env)
+    assert up_to_date.returncode == 0, up_to_date.stderr
+    assert "Already up to date" in up_to_date.stdout
+    assert not gh_log.exists()
+
+    work = checkout("work")
+    update_project(work, vcs_ref=None, deploy_target="render")
+    opened = run_step(work, "Open a pull request", **env)
+
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    title = f"Update from the template ({NEW})"
+    assert git(origin, "log", "-1", "--format=%s", "template-update").strip() == title
+    pushed = set(git(origin, "ls-tree", "-r", "--name-only", "template-update").split())
+    assert "render.yaml" in pushed and not pushed & RAILWAY_IAC_FILES
+    assert "backend/.env" not in pushed
+    calls = [json.loads(line) for line in gh_log.read_text().splitlines()]
+    assert calls[0] == ["auth", "setup-git"]
+    create = calls[-1]
+    assert create[:6] == ["pr", "create", "--head", "template-update", "--title", title]
+    body = create[create.index("--body") + 1]
+    for name in RAILWAY_IAC_FILES:
+        assert f"- `{name}`" in body
 
 
 @pytest.mark.slow
