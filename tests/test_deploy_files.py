@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+
 from answer_sets import ANSWER_SETS
 from conftest import SHARED, Project
 from node_tools import tsc

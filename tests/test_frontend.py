@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import tree_sitter_dart
 import yaml
-from answer_sets import ANSWER_SETS
 from tree_sitter import Language, Node, Parser
+
+from answer_sets import ANSWER_SETS
 
 WITH_FRONTEND = [n for n, a in ANSWER_SETS.items() if a.get("include_frontend", True)]
 WITHOUT_FRONTEND = [n for n in ANSWER_SETS if n not in WITH_FRONTEND]

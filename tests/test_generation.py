@@ -11,33 +11,35 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from answer_sets import ANSWER_SETS
 from conftest import REPO, Project, render_project
 
 TEMPLATE = REPO / "template"
 
 
-def _railway(a: dict) -> bool:
-    return a["deploy_target"] in ("railway", "both")
+def conditions(answers: dict) -> dict:
+    """The names that template file names test, computed here from the raw answers and
+    independently of hooks/, so that the file names and these rules check each other.
+    A file name that tests anything else fails test_every_condition_is_known."""
+    railway = answers["deploy_target"] in ("railway", "both")
+    return {
+        "use_render": answers["deploy_target"] in ("render", "both"),
+        "use_railway": railway,
+        "use_railway_iac": railway and answers["railway_config"] == "iac",
+        "use_railway_json": railway and answers["railway_config"] == "json",
+        "include_frontend": answers["include_frontend"],
+        "use_ai": "anthropic" in answers["integrations"],
+        "oauth_providers": [i for i in answers["integrations"] if i.endswith("_oauth")],
+    }
 
 
-# Every file or folder name in template/ that holds a condition, with the rule it must
-# follow, written independently of the Jinja in the name so that the two check each
-# other. A new conditional name fails test_every_conditional_name_has_a_rule until it
-# gets a rule here.
-CONDITIONAL_NAMES = {
-    "{% if use_render %}render.yaml{% endif %}.jinja": lambda a: (
-        a["deploy_target"] in ("render", "both")
-    ),
-    "{% if use_railway_iac %}.railway{% endif %}": lambda a: (
-        _railway(a) and a["railway_config"] == "iac"
-    ),
-    "{% if use_railway %}Procfile{% endif %}.jinja": _railway,
-    "{% if use_railway_json %}railway.json{% endif %}.jinja": lambda a: (
-        _railway(a) and a["railway_config"] == "json"
-    ),
-    "{% if include_frontend %}frontend{% endif %}": lambda a: a["include_frontend"],
-}
+CONDITION = re.compile(r"\{% if (.+?) %\}")
+
+
+def _present(part: str, answers: dict) -> bool:
+    match = CONDITION.search(part)
+    return match is None or bool(eval(match[1], {"__builtins__": {}}, conditions(answers)))
 
 
 def _output_name(name: str) -> str:
@@ -55,16 +57,28 @@ def _template_files() -> list[Path]:
 
 def expected_files(answers: dict) -> set[str]:
     """The files a project must hold, derived from the template tree and the rules above."""
-    expected = set()
+    return {
+        "/".join(_output_name(part) for part in relpath.parts)
+        for relpath in _template_files()
+        if all(_present(part, answers) for part in relpath.parts)
+    }
+
+
+_SOME_ANSWERS = {
+    "deploy_target": "both",
+    "railway_config": "iac",
+    "include_frontend": True,
+    "integrations": ["anthropic"],
+}
+
+
+def test_every_condition_is_known() -> None:
+    known = set(conditions(_SOME_ANSWERS))
     for relpath in _template_files():
-        if all(CONDITIONAL_NAMES[part](answers) for part in relpath.parts if "{%" in part):
-            expected.add("/".join(_output_name(part) for part in relpath.parts))
-    return expected
-
-
-def test_every_conditional_name_has_a_rule() -> None:
-    names = {part for relpath in _template_files() for part in relpath.parts if "{%" in part}
-    assert names <= set(CONDITIONAL_NAMES), sorted(names - set(CONDITIONAL_NAMES))
+        for part in relpath.parts:
+            if match := CONDITION.search(part):
+                names = set(re.findall(r"[a-z_]+", match[1])) - {"and", "or", "not"}
+                assert names <= known, f"{relpath}: add {names - known} to conditions()"
 
 
 @pytest.mark.parametrize("name", ANSWER_SETS)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import REPO
 from copier._template import load_template_config
+
+from conftest import REPO
 
 CONFIG = load_template_config(REPO / "copier.yml")
 QUESTIONS = {k: v for k, v in CONFIG.items() if not k.startswith("_")}

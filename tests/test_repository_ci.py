@@ -4,6 +4,7 @@ generated projects' workflows must pass."""
 from __future__ import annotations
 
 import yaml
+
 from conftest import REPO
 from linters import actionlint, check_jsonschema, zizmor
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import copier
 import pytest
-from answer_sets import ANSWER_SETS
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings
+
+from answer_sets import ANSWER_SETS
 
 # (answers, text the refusal must contain). Each names the question or the rule it broke.
 BAD_ANSWERS: dict[str, tuple[dict, str]] = {

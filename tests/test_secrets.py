@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from answer_sets import ANSWER_SETS
 from conftest import Project
 
@@ -42,6 +43,7 @@ def test_env_example_lists_every_variable_without_values(rendered, name: str) ->
 
 def test_env_file_is_never_overwritten_by_an_update(rendered) -> None:
     import yaml
+
     from conftest import REPO
 
     config = yaml.safe_load((REPO / "copier.yml").read_text().split("\n---\n")[0])

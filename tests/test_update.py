@@ -20,6 +20,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
+
 from backend_env import backend_env
 from conftest import REPO
 from linters import actionlint, zizmor

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-import linters
 import pytest
 import yaml
+
+import linters
 from answer_sets import ANSWER_SETS
 
 ALL = list(ANSWER_SETS)
