@@ -228,6 +228,13 @@ def test_edit_on_a_line_the_template_changes_is_a_conflict_the_workflow_catches(
     assert check.returncode == 1
     assert "::error file=.gitignore::" in check.stdout
     assert not list(project.rglob("*.rej"))  # inline markers, not reject files
+    # The command the generated README gives finds it too.
+    readme_lines = (project / "README.md").read_text().splitlines()
+    (readme_grep,) = [line for line in readme_lines if line.startswith("git grep")]
+    found = subprocess.run(
+        ["bash", "-c", readme_grep], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.startswith(".gitignore:1:<<<<<<< before updating\n")
 
 
 def test_conflict_check_finds_a_reject_file(template_repo: Path, tmp_path: Path) -> None:
