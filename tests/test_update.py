@@ -7,9 +7,12 @@ the same script the generated template-update workflow runs before it opens a pu
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ import copier
 import pytest
 import yaml
 
+from backend_env import backend_env
 from conftest import REPO
 from linters import actionlint, zizmor
 
@@ -78,14 +82,16 @@ def template_repo(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     repo = tmp_path_factory.mktemp("template-repo")
     shutil.copytree(template_dir, repo, dirs_exist_ok=True)
     git(repo, "init", "--quiet", "--initial-branch=main")
-    # --force: template/.gitignore ignores .env*, yet backend/.env.jinja belongs to the template.
+    # --force: every template file is released, whatever a .gitignore in it says.
     commit_all(repo, "Release v1.0.0", force=True)
     git(repo, "tag", OLD)
 
     tpl = repo / "template"
-    gitignore = tpl / ".gitignore"
-    lines = gitignore.read_text().splitlines(keepends=True)
-    gitignore.write_text(GITIGNORE_V11_FIRST_LINE + "\n" + "".join(lines[1:]))
+    (gitignore,) = tpl.glob(".gitignore*")  # plain or .jinja
+    source = gitignore.read_text()
+    first_line = re.sub(r"\{#.*?#\}\n?", "", source, flags=re.DOTALL).split("\n", 1)[0]
+    assert source.count(first_line + "\n") == 1, first_line
+    gitignore.write_text(source.replace(first_line + "\n", GITIGNORE_V11_FIRST_LINE + "\n"))
     readme = tpl / "README.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + "\n\n" + README_V11_SECTION)
     (render_yaml,) = tpl.glob("*render.yaml*.jinja")
@@ -122,17 +128,22 @@ def update_project(project: Path, vcs_ref: str | None = NEW, **data: str) -> Non
     )
 
 
-def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
-    """Run the generated workflow's "Check for conflicts" step as GitHub runs it."""
+def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a step of the generated update workflow as GitHub runs a `shell: bash` step."""
     steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
-    (step,) = [s for s in steps if s.get("name") == "Check for conflicts"]
+    (step,) = [s for s in steps if s.get("name") == name]
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=project,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
+    return run_step(project, "Check for conflicts")
 
 
 def assert_clean_update(project: Path, env_before: bytes) -> None:
@@ -217,6 +228,13 @@ def test_edit_on_a_line_the_template_changes_is_a_conflict_the_workflow_catches(
     assert check.returncode == 1
     assert "::error file=.gitignore::" in check.stdout
     assert not list(project.rglob("*.rej"))  # inline markers, not reject files
+    # The command the generated README gives finds it too.
+    readme_lines = (project / "README.md").read_text().splitlines()
+    (readme_grep,) = [line for line in readme_lines if line.startswith("git grep")]
+    found = subprocess.run(
+        ["bash", "-c", readme_grep], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.startswith(".gitignore:1:<<<<<<< before updating\n")
 
 
 def test_conflict_check_finds_a_reject_file(template_repo: Path, tmp_path: Path) -> None:
@@ -302,6 +320,81 @@ def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path
     assert (project / USER_ROUTE).is_file()
 
 
+def test_update_in_a_fresh_shallow_checkout_as_the_workflow_runs_it(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """actions/checkout gives the workflow a depth-1 clone with no backend/.env."""
+    url = "git+" + template_repo.as_uri()
+    project = copy_project(url, tmp_path / "project", {"deploy_target": "railway"})
+    make_user_edits(project)
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "--quiet", "--depth=1", project.as_uri(), str(checkout))
+    assert not (checkout / "backend/.env").exists()
+
+    update_project(checkout, vcs_ref=None)
+
+    assert conflict_check(checkout).returncode == 0
+    assert read_answers(checkout)["_commit"] == NEW
+    assert (checkout / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+    assert (checkout / "README.md").read_text().endswith(README_V11_SECTION)
+    # What the workflow's `git add --all` commits: the template's change, never a secret.
+    changed = git(checkout, "status", "--porcelain", "--ignored").splitlines()
+    assert "!! backend/.env" in changed
+    assert {line[3:] for line in changed if not line.startswith("!!")} >= {
+        ".copier-answers.yml",
+        ".gitignore",
+        "README.md",
+    }
+
+
+def test_the_workflow_pushes_the_update_and_opens_a_pull_request(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """The "Open a pull request" step against a local origin and a stand-in `gh` that
+    records its calls; an update that deletes files lists them in the pull request."""
+    url = "git+" + template_repo.as_uri()
+    origin = copy_project(url, tmp_path / "origin", {"deploy_target": "railway"})
+    stub_bin, gh_log = tmp_path / "bin", tmp_path / "gh.jsonl"
+    stub_bin.mkdir()
+    (stub_bin / "gh").write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        f"open({str(gh_log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(1 if sys.argv[1:3] == ['pr', 'view'] else 0)\n"
+    )
+    (stub_bin / "gh").chmod(0o755)
+    env = {"PATH": f"{stub_bin}{os.pathsep}{os.environ['PATH']}", "GH_TOKEN": "unused"}
+
+    def checkout(name: str) -> Path:
+        path = tmp_path / name
+        git(tmp_path, "clone", "--quiet", "--depth=1", origin.as_uri(), str(path))
+        return path
+
+    # Nothing new from the template: nothing pushed, no pull request.
+    up_to_date = run_step(checkout("unchanged"), "Open a pull request", **env)
+    assert up_to_date.returncode == 0, up_to_date.stderr
+    assert "Already up to date" in up_to_date.stdout
+    assert not gh_log.exists()
+
+    work = checkout("work")
+    update_project(work, vcs_ref=None, deploy_target="render")
+    opened = run_step(work, "Open a pull request", **env)
+
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    title = f"Update from the template ({NEW})"
+    assert git(origin, "log", "-1", "--format=%s", "template-update").strip() == title
+    pushed = set(git(origin, "ls-tree", "-r", "--name-only", "template-update").split())
+    assert "render.yaml" in pushed and not pushed & RAILWAY_IAC_FILES
+    assert "backend/.env" not in pushed
+    calls = [json.loads(line) for line in gh_log.read_text().splitlines()]
+    assert calls[0] == ["auth", "setup-git"]
+    create = calls[-1]
+    assert create[:6] == ["pr", "create", "--head", "template-update", "--title", title]
+    body = create[create.index("--body") + 1]
+    for name in RAILWAY_IAC_FILES:
+        assert f"- `{name}`" in body
+
+
 @pytest.mark.slow
 def test_generated_backend_tests_pass_after_update(
     template_repo: Path, tmp_path: Path, backend_python: Path
@@ -312,11 +405,24 @@ def test_generated_backend_tests_pass_after_update(
     result = subprocess.run(
         [str(backend_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project / "backend",
+        env=backend_env(backend_python),
         capture_output=True,
         text=True,
+        timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+@pytest.mark.parametrize(("name", "other_target"), [("render", "railway"), ("default", "render")])
+def test_readme_explains_updating(rendered, name: str, other_target: str) -> None:
+    readme = rendered(name).read("README.md")
+    section = readme.split("## Updating from the template\n", 1)[1]
+    prose = " ".join(section.split())
+    assert re.search(r"^copier update --defaults +#", section, re.MULTILINE)
+    assert "still exits 0" in prose  # so the reader looks for markers
+    assert f"\ncopier update --defaults --data deploy_target={other_target}\n" in section
+    assert "`backend/.env` (your local secrets) is written once and left alone" in prose
 
 
 def test_update_workflow_is_lint_clean_and_pins_the_tested_copier(rendered) -> None:
