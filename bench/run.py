@@ -509,7 +509,7 @@ def bench_streaming(args: argparse.Namespace, work: Path) -> list[Figure | Skipp
     python = backend_python(backend)
     words = "100" if args.quick else "200"
     runs = 1 if args.quick else 3
-    env = {"DATABASE_URL": args.database_url} if args.database_url else {}
+    env = {**os.environ, "DATABASE_URL": args.database_url} if args.database_url else None
     figures: list[Figure | Skipped] = []
     with (
         Service(backend, answers["start_command"], python, work, env=env).start(2) as generated,
