@@ -11,6 +11,7 @@ from pathlib import Path
 import copier
 import pytest
 from answer_sets import ANSWER_SETS
+from backend_env import backend_venv
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -91,3 +92,10 @@ def rendered(render: Callable[..., Project]) -> Callable[[str], Project]:
         return cache[name]
 
     return _rendered
+
+
+@pytest.fixture(scope="session")
+def backend_python(rendered: Callable[[str], Project]) -> Path:
+    """The python of one virtualenv with a generated backend's requirements-dev.txt (all
+    integrations) installed, shared by every xdist worker and cached between sessions."""
+    return backend_venv(rendered("default").path / "backend")

@@ -74,9 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     if features.AI_CHAT:
         from app.api import chat
-        from app.services.ai import provider_from_settings
 
-        app.state.chat_provider = provider_from_settings(settings)
+        app.state.chat_provider = chat.provider_from_settings(settings)
         app.include_router(chat.router, dependencies=chat_dependencies)
 
     app.add_middleware(

@@ -1,0 +1,130 @@
+"""Running generated backends: one shared virtualenv, fresh Postgres databases, and the
+service started exactly as a platform starts it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+# Survives between sessions: installing the backend's requirements takes a minute.
+CACHE = Path(
+    os.environ.get("BACKEND_VENV_CACHE", Path.home() / ".cache" / "copier-fastapi-flutter")
+)
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+
+# Variables the generated backend reads: a test sets each one it means, never inherits them.
+APP_VARIABLES = (
+    "ENVIRONMENT",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "BACKEND_URL",
+    "CORS_ORIGINS",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_MODEL",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "MICROSOFT_CLIENT_ID",
+    "MICROSOFT_CLIENT_SECRET",
+    "WEB_CONCURRENCY",
+    "PORT",
+)
+
+
+def backend_venv(backend_dir: Path) -> Path:
+    """The python of a virtualenv with backend_dir's requirements-dev.txt installed,
+    built once per requirements content; a file lock lets xdist workers share it."""
+    requirements = "".join(
+        (backend_dir / name).read_text() for name in ("requirements.txt", "requirements-dev.txt")
+    )
+    digest = hashlib.sha256(f"{sys.version}\n{requirements}".encode()).hexdigest()[:16]
+    venv = CACHE / f"backend-venv-{digest}"
+    python = venv / "bin" / "python"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / f"{venv.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / ".complete").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run(
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                    "requirements-dev.txt",
+                ],
+                cwd=backend_dir,
+                check=True,
+                timeout=900,
+            )
+            (venv / ".complete").touch()
+    return python
+
+
+def backend_env(python: Path, **variables: str) -> dict[str, str]:
+    """The environment for a generated backend: this one minus anything the app or pytest
+    reads, the venv first on PATH, plus `variables`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in APP_VARIABLES and not key.startswith(("PYTEST_", "COV_"))
+    }
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave the rendered project as it was
+    env.update(variables)
+    return env
+
+
+def _postgres(python: Path, statement: str) -> None:
+    script = (
+        "import asyncio, sys, asyncpg\n"
+        "async def main():\n"
+        "    connection = await asyncpg.connect(sys.argv[1])\n"
+        "    await connection.execute(sys.argv[2])\n"
+        "    await connection.close()\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run(
+        [str(python), "-c", script, f"{POSTGRES}/test", statement], check=True, timeout=60
+    )
+
+
+@contextlib.contextmanager
+def postgres_database(python: Path) -> Iterator[str]:
+    """A fresh, empty database on the local Postgres server; its URL. Dropped afterwards."""
+    name = f"backend_test_{uuid.uuid4().hex[:12]}"
+    _postgres(python, f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        _postgres(python, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_command(project: Path) -> str:
+    """The start command as a platform reads it: the Procfile's web line, or render.yaml's."""
+    procfile = project / "backend" / "Procfile"
+    if procfile.exists():
+        return procfile.read_text().strip().removeprefix("web:").strip()
+    blueprint = yaml.safe_load((project / "render.yaml").read_text())
+    return next(s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
