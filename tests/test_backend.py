@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from answer_sets import ANSWER_SETS
 from backend_env import backend_env, free_port, postgres_database, start_command
 from conftest import Project

@@ -370,6 +370,26 @@ def test_sigterm_lets_open_streams_finish_then_exits_0(
         assert exit_code == 0, service.log()
 
 
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="each open stream holds a pooled database connection until it ends (the "
+    "chat route's session stays checked out), so 2 workers hold at most 2 x 15 streams; "
+    "reported to the backend owner",
+)
+def test_two_workers_hold_100_concurrent_streams(
+    chat_project: Project, backend_python: Path, tmp_path: Path
+) -> None:
+    with start(chat_project, backend_python, tmp_path) as service:
+        streams = [ChatStream(service.port, words=100) for _ in range(100)]
+        for stream in streams:
+            stream.start()
+        for stream in streams:
+            stream.join(90)
+    assert [s.error for s in streams if s.error] == []
+    assert sum(s.events[:1] == ["start"] and s.events[-1:] == ["done"] for s in streams) == 100
+
+
 class TcpProxy:
     """A loopback TCP proxy in front of Postgres that can cut and restore access."""
 
