@@ -636,7 +636,7 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}"
 
 
-def print_table(results: list[Figure | Skipped]) -> None:
+def print_table(results: list[Figure | Skipped], markdown: bool = False) -> None:
     rows = [("benchmark", "median", "baseline (same run)", "ratio", "goal", "runs", "note")]
     for r in results:
         if isinstance(r, Skipped):
@@ -648,11 +648,26 @@ def print_table(results: list[Figure | Skipped]) -> None:
         rows.append(
             (r.name, format_value(r.value, r.unit), baseline, ratio, goal, str(r.runs), r.note)
         )
+    if markdown:
+        for i, row in enumerate(rows):
+            print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+            if i == 0:
+                print("|" + "---|" * len(row))
+        return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def load_results(path: Path) -> list[Figure | Skipped]:
+    saved = json.loads(path.read_text())
+    fields = set(Figure.__dataclass_fields__)
+    figures: list[Figure | Skipped] = [
+        Figure(**{k: v for k, v in f.items() if k in fields}) for f in saved["figures"]
+    ]
+    return figures + [Skipped(**s) for s in saved["skipped"]]
 
 
 def main() -> int:
@@ -668,6 +683,11 @@ def main() -> int:
         help="folder holding copier.yml, hooks/ and template/ (default: this repository)",
     )
     parser.add_argument("--profile", action="store_true", help="profile one generation and exit")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the table of the last results.json as Markdown (for docs/benchmarks.md)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--database-url",
@@ -676,6 +696,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.template = args.template.resolve()
+    if args.markdown:
+        print_table(load_results(args.output), markdown=True)
+        return 0
 
     # 1,000 open streams need more file descriptors than the usual soft limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
