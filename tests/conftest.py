@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import copier
 import pytest
+
 from answer_sets import ANSWER_SETS
 from backend_env import backend_venv
 
@@ -54,7 +57,7 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-def render_project(template: Path, dst: Path, answers: dict, **kwargs) -> Project:
+def render_project(template: Path | str, dst: Path, answers: dict, **kwargs) -> Project:
     """Render in-process exactly as a user would, without --trust."""
     worker = copier.run_copy(
         str(template),
@@ -81,15 +84,24 @@ def render(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Call
 
 
 @pytest.fixture(scope="session")
-def rendered(render: Callable[..., Project]) -> Callable[[str], Project]:
-    """rendered(name) -> the project for a named answer set, rendered once per session.
-    Tests must not modify it; use `render` for a project of their own."""
-    cache: dict[str, Project] = {}
+def rendered(
+    template_dir: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Callable[[str], Project]:
+    """rendered(name) -> the project for a named answer set, rendered once per test run
+    and shared by all xdist workers (a file lock per name). Tests must not modify it; use
+    `render` for a project of their own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if worker_id != "master" else base) / "rendered"
+    shared.mkdir(exist_ok=True)
 
     def _rendered(name: str) -> Project:
-        if name not in cache:
-            cache[name] = render(ANSWER_SETS[name])
-        return cache[name]
+        path, answers_json = shared / name, shared / f"{name}.answers.json"
+        with open(shared / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not answers_json.exists():
+                project = render_project(template_dir, path, ANSWER_SETS[name])
+                answers_json.write_text(json.dumps(project.answers, default=str))
+        return Project(path=path, answers=json.loads(answers_json.read_text()))
 
     return _rendered
 

@@ -5,6 +5,7 @@ platforms' exact command, answers over HTTP, and refuses a bare production start
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
 from answer_sets import ANSWER_SETS
 from backend_env import backend_env, free_port, postgres_database, start_command
 from conftest import Project
@@ -123,22 +125,24 @@ class Service:
                 time.sleep(0.2)
         pytest.fail(f"no answer on /health within {STARTUP_SECONDS} s:\n{self.log.read_text()}")
 
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # sh exec'd gunicorn, or passes it on
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
+    def master(self) -> int:
+        """Gunicorn's master: the shell's child, or the shell itself if it exec'd gunicorn."""
+        masters = [pid for pid in _children(self.process.pid) if "gunicorn" in _cmdline(pid)]
+        return masters[0] if masters else self.process.pid
 
     def workers(self) -> list[int]:
-        """Gunicorn's worker processes: its children, below the master."""
-        master = self.process.pid
-        return [pid for pid in _children(master) if "gunicorn" in _cmdline(pid)] or [
-            pid for child in _children(master) for pid in _children(child)
-        ]
+        return _children(self.master())
+
+    def stop(self) -> int:
+        """SIGTERM to the master, as a platform stops it; the shell exits with its status."""
+        if self.process.poll() is None:
+            os.kill(self.master(), signal.SIGTERM)
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
 
 
 def _children(pid: int) -> list[int]:
@@ -279,21 +283,25 @@ def test_concurrent_migrations_take_turns(
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["extra-secrets", "no-integrations"])
 def test_production_with_nothing_set_exits_naming_every_missing_variable(
-    backend_python: Path, render: Callable[..., Project], tmp_path: Path, name: str
+    backend_python: Path, render: Callable[..., Project], name: str
 ) -> None:
     project = render(ANSWER_SETS[name])
     # backend/.env holds development values; a deployed service has no such file.
     (project.path / "backend/.env").unlink()
-    process = subprocess.run(
+    process = subprocess.Popen(
         ["sh", "-c", start_command(project.path)],
         cwd=project.path / "backend",
         env=backend_env(backend_python, PORT=str(free_port()), ENVIRONMENT="production"),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=STARTUP_SECONDS,
-        check=False,
+        start_new_session=True,
     )
-    output = process.stdout + process.stderr
+    try:
+        output, _ = process.communicate(timeout=STARTUP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail(f"still running after {STARTUP_SECONDS} s: {process.communicate()[0]}")
     assert process.returncode != 0, output
     for variable in project.answers["required_in_production"]:
         assert variable in output

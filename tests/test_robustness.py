@@ -20,11 +20,12 @@ import copier
 import hypothesis
 import pytest
 import schemathesis
+from detect_secrets import SecretsCollection
+from detect_secrets.settings import default_settings
+
 from answer_sets import ANSWER_SETS
 from backend_env import backend_env, postgres_database
 from conftest import Project
-from detect_secrets import SecretsCollection
-from detect_secrets.settings import default_settings
 from gunicorn_service import Service, free_port, get
 
 # (answers, text the refusal must contain). Each names the question or the rule it broke.
@@ -339,11 +340,6 @@ def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="sse-starlette cancels open streams on SIGTERM unless the app calls "
-    "AppStatus.disable_automatic_graceful_drain(); reported to the backend owner",
-)
 def test_sigterm_lets_open_streams_finish_then_exits_0(
     chat_project: Project, backend_python: Path, tmp_path: Path
 ) -> None:
@@ -371,12 +367,6 @@ def test_sigterm_lets_open_streams_finish_then_exits_0(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="each open stream holds a pooled database connection until it ends (the "
-    "chat route's session stays checked out), so 2 workers hold at most 2 x 15 streams; "
-    "reported to the backend owner",
-)
 def test_two_workers_hold_100_concurrent_streams(
     chat_project: Project, backend_python: Path, tmp_path: Path
 ) -> None:

@@ -32,6 +32,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if "gunicorn" not in sys.modules:
         await asyncio.to_thread(migrate, app.state.settings.sqlalchemy_database_url)
     yield
+    if features.AI_CHAT:
+        await app.state.chat_provider.aclose()
     await app.state.engine.dispose()
 
 

@@ -72,7 +72,10 @@ async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
 @contextmanager
 def serve(app: FastAPI | object, lifespan: str = "on") -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan=lifespan, log_level="warning")
+    # The asyncio loop: uvloop complains when it is stopped outside the main thread.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan=lifespan, log_level="warning", loop="asyncio"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

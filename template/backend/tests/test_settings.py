@@ -105,3 +105,16 @@ def test_platform_database_urls_get_the_async_driver(given: str, expected: str) 
 def test_cors_origins_are_a_comma_separated_list() -> None:
     settings = Settings(_env_file=None, cors_origins="https://a.example, https://b.example,")
     assert settings.cors_origin_list == ["https://a.example", "https://b.example"]
+
+
+def test_other_variables_come_from_the_environment_then_the_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("EXAMPLE_API_KEY=from-file\nEXAMPLE_MODEL=from-file\n")
+    monkeypatch.setenv("EXAMPLE_API_KEY", "from-environment")
+    monkeypatch.delenv("EXAMPLE_MODEL", raising=False)
+    settings = Settings(_env_file=env_file)
+    assert settings.value_of("EXAMPLE_API_KEY") == "from-environment"
+    assert settings.value_of("EXAMPLE_MODEL") == "from-file"
+    assert settings.value_of("EXAMPLE_UNSET") == ""

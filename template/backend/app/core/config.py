@@ -23,7 +23,8 @@ MIN_SECRET_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
-    # extra="allow" keeps variables the code does not read (extra secrets) for the check.
+    # extra="allow" keeps the other variables in .env (integration keys, your own secrets)
+    # for value_of().
     model_config = SettingsConfigDict(env_file=BACKEND_DIR / ".env", extra="allow")
 
     environment: Literal["development", "test", "production"] = "development"
@@ -31,12 +32,6 @@ class Settings(BaseSettings):
     database_url: str = ""
     backend_url: str = "http://localhost:8000"
     cors_origins: str = ""
-    anthropic_api_key: str = ""
-    anthropic_model: str = "claude-sonnet-5-5"
-    google_client_id: str = ""
-    google_client_secret: str = ""
-    microsoft_client_id: str = ""
-    microsoft_client_secret: str = ""
 
     @model_validator(mode="after")
     def _development_defaults(self) -> Settings:
@@ -59,10 +54,13 @@ class Settings(BaseSettings):
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def value_of(self, name: str) -> str:
-        """The value of an environment variable as this service sees it, by its name."""
+        """Any variable by name, with the same precedence as the fields: the environment,
+        then backend/.env. Integrations read their keys this way."""
         if name.lower() in type(self).model_fields:
             return str(getattr(self, name.lower()))
-        return os.environ.get(name) or str((self.model_extra or {}).get(name.lower(), ""))
+        if name in os.environ:
+            return os.environ[name]
+        return str((self.model_extra or {}).get(name.lower(), ""))
 
 
 def async_database_url(url: str) -> str:

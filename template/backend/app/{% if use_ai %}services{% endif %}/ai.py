@@ -14,6 +14,8 @@ import anthropic
 
 from app.core.config import Settings
 
+# ANTHROPIC_MODEL overrides it.
+DEFAULT_MODEL = "claude-sonnet-5-5"
 SYSTEM_PROMPT = "You are a helpful assistant. Answer clearly and briefly."
 MAX_REPLY_TOKENS = 1024
 
@@ -42,6 +44,8 @@ class ProviderError(Exception):
 class ChatProvider(Protocol):
     def stream(self, turns: Sequence[Turn]) -> AsyncIterator[TextDelta | Finished]: ...
 
+    async def aclose(self) -> None: ...
+
 
 class AnthropicProvider:
     def __init__(self, client: anthropic.AsyncAnthropic, model: str) -> None:
@@ -63,6 +67,9 @@ class AnthropicProvider:
             raise ProviderError(f"Anthropic: {exc}") from exc
         yield Finished(message.usage.input_tokens, message.usage.output_tokens)
 
+    async def aclose(self) -> None:
+        await self._client.close()
+
 
 class OfflineProvider:
     """A deterministic reply, word by word, so the app runs with no key and no network."""
@@ -78,10 +85,14 @@ class OfflineProvider:
         prompt_words = sum(len(turn.content.split()) for turn in turns)
         yield Finished(input_tokens=prompt_words, output_tokens=len(words))
 
+    async def aclose(self) -> None:
+        pass
+
 
 def provider_from_settings(settings: Settings) -> ChatProvider:
-    if settings.anthropic_api_key:
-        client = anthropic.AsyncAnthropic(api_key=settings.anthropic_api_key)
-        return AnthropicProvider(client, settings.anthropic_model)
+    api_key = settings.value_of("ANTHROPIC_API_KEY")
+    if api_key:
+        client = anthropic.AsyncAnthropic(api_key=api_key)
+        return AnthropicProvider(client, settings.value_of("ANTHROPIC_MODEL") or DEFAULT_MODEL)
     # Production never gets here: validate_required() insists on ANTHROPIC_API_KEY.
     return OfflineProvider()

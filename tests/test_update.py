@@ -1,0 +1,336 @@
+"""`copier update` keeps every user edit: two template releases in a scratch git repository,
+a project copied from the older one and edited by its user, then updated to the newer one.
+
+Copier exits 0 even when it leaves conflict markers, so every update here is checked with
+the same script the generated template-update workflow runs before it opens a pull request.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+
+from conftest import REPO
+from linters import actionlint, zizmor
+
+OLD, NEW = "v1.0.0", "v1.1.0"
+WORKFLOW = ".github/workflows/template-update.yml"
+
+# What release v1.1.0 changes in the template. Each change touches only the start or the
+# end of a file, so it stays valid whatever else the file holds.
+GITIGNORE_V11_FIRST_LINE = "# Local secrets (template v1.1.0): never committed."
+README_V11_SECTION = "## Changes in v1.1.0\n\nRelease v1.1.0 of the template adds this section.\n"
+RENDER_V11_COMMENT = "# Blueprint layout of template v1.1.0."
+NEW_FILE_V11 = "docs/template-v1.1.0.md"
+
+# What the user does to the project between the two releases.
+USER_GITIGNORE_LINE = "my-local-notes/"
+USER_README_TITLE = "# Our product, edited by its team"
+USER_ROUTE = "backend/app/api/routes_extra.py"
+USER_DELETED = ".python-version"
+USER_ENV_LINE = "MY_PRIVATE_TOKEN=do-not-touch\n"
+
+DEPLOY_TARGETS = ["railway", "render", "both", "none"]
+RAILWAY_IAC_FILES = {
+    ".railway/railway.ts",
+    ".railway/package.json",
+    ".railway/tsconfig.json",
+    "backend/Procfile",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def commit_all(cwd: Path, message: str, *, force: bool = False) -> None:
+    git(cwd, "add", "--all", *(["--force"] if force else []))
+    git(cwd, "commit", "--quiet", "--message", message)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _git_identity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commits need an author; the developer's own git config stays out of the tests."""
+    empty = tmp_path_factory.mktemp("git-config") / "gitconfig"
+    empty.write_text("")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIT_CONFIG_GLOBAL", str(empty))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        for role in ("AUTHOR", "COMMITTER"):
+            mp.setenv(f"GIT_{role}_NAME", "Template Tests")
+            mp.setenv(f"GIT_{role}_EMAIL", "tests@example.com")
+        yield
+
+
+@pytest.fixture(scope="module")
+def template_repo(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree tagged v1.0.0, and a commit on top of it tagged v1.1.0."""
+    repo = tmp_path_factory.mktemp("template-repo")
+    shutil.copytree(template_dir, repo, dirs_exist_ok=True)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    # --force: template/.gitignore ignores .env*, yet backend/.env.jinja belongs to the template.
+    commit_all(repo, "Release v1.0.0", force=True)
+    git(repo, "tag", OLD)
+
+    tpl = repo / "template"
+    gitignore = tpl / ".gitignore"
+    lines = gitignore.read_text().splitlines(keepends=True)
+    gitignore.write_text(GITIGNORE_V11_FIRST_LINE + "\n" + "".join(lines[1:]))
+    readme = tpl / "README.md.jinja"
+    readme.write_text(readme.read_text().rstrip("\n") + "\n\n" + README_V11_SECTION)
+    (render_yaml,) = tpl.glob("*render.yaml*.jinja")
+    render_yaml.write_text(RENDER_V11_COMMENT + "\n" + render_yaml.read_text())
+    (tpl / NEW_FILE_V11).parent.mkdir(parents=True, exist_ok=True)
+    (tpl / NEW_FILE_V11).write_text("Added in template v1.1.0.\n")
+    commit_all(repo, "Release v1.1.0", force=True)
+    git(repo, "tag", NEW)
+    return repo
+
+
+def read_answers(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def copy_project(src: str, dst: Path, answers: dict) -> Path:
+    """Copy release v1.0.0 as a user would (no --trust), then put it under git."""
+    copier.run_copy(src, dst, data=answers, defaults=True, unsafe=False, quiet=True, vcs_ref=OLD)
+    git(dst, "init", "--quiet", "--initial-branch=main")
+    commit_all(dst, "Generate from the template")
+    return dst
+
+
+def update_project(project: Path, vcs_ref: str | None = NEW, **data: str) -> None:
+    """`copier update --defaults`; vcs_ref=None takes the newest release, as the workflow does."""
+    copier.run_update(
+        project,
+        data=data,
+        defaults=True,
+        overwrite=True,
+        unsafe=False,
+        quiet=True,
+        vcs_ref=vcs_ref,
+    )
+
+
+def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
+    """Run the generated workflow's "Check for conflicts" step as GitHub runs it."""
+    steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
+    (step,) = [s for s in steps if s.get("name") == "Check for conflicts"]
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def assert_clean_update(project: Path, env_before: bytes) -> None:
+    """What every update must leave: no conflict, no .rej, no secret in the answers file,
+    backend/.env exactly as the user left it."""
+    check = conflict_check(project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert not list(project.rglob("*.rej"))
+    assert (project / "backend/.env").read_bytes() == env_before
+    answers_text = (project / ".copier-answers.yml").read_text()
+    assert "dev_secret_key" not in read_answers(project)
+    secret_key = next(
+        line.split("=", 1)[1]
+        for line in env_before.decode().splitlines()
+        if line.startswith("SECRET_KEY=")
+    )
+    assert len(secret_key) == 64 and secret_key not in answers_text
+
+
+def make_user_edits(project: Path) -> bytes:
+    """The edits a team makes in a generated project; returns backend/.env as left."""
+    gitignore = project / ".gitignore"
+    gitignore.write_text(gitignore.read_text() + USER_GITIGNORE_LINE + "\n")
+    readme = project / "README.md"
+    _, rest = readme.read_text().split("\n", 1)
+    readme.write_text(USER_README_TITLE + "\n" + rest)
+    route = project / USER_ROUTE
+    route.parent.mkdir(parents=True, exist_ok=True)
+    route.write_text('"""Our own endpoints."""\n')
+    (project / USER_DELETED).unlink()
+    commit_all(project, "Our own changes")
+    env = project / "backend/.env"  # git-ignored: a local secret the update must not touch
+    env.write_text(env.read_text() + USER_ENV_LINE)
+    return env.read_bytes()
+
+
+@pytest.mark.parametrize("deploy_target", DEPLOY_TARGETS)
+def test_update_applies_template_changes_and_keeps_user_edits(
+    template_repo: Path, tmp_path: Path, deploy_target: str
+) -> None:
+    project = copy_project(
+        str(template_repo), tmp_path / "project", {"deploy_target": deploy_target}
+    )
+    env_before = make_user_edits(project)
+
+    update_project(project)
+
+    assert_clean_update(project, env_before)
+    assert read_answers(project)["_commit"] == NEW
+    # The template's changes arrived ...
+    gitignore = (project / ".gitignore").read_text()
+    readme = (project / "README.md").read_text()
+    assert gitignore.startswith(GITIGNORE_V11_FIRST_LINE + "\n")
+    assert readme.endswith(README_V11_SECTION)
+    assert (project / NEW_FILE_V11).is_file()
+    if deploy_target in ("render", "both"):
+        assert (project / "render.yaml").read_text().startswith(RENDER_V11_COMMENT + "\n")
+    else:
+        assert not (project / "render.yaml").exists()
+    # ... next to every edit of the user.
+    assert gitignore.endswith("\n" + USER_GITIGNORE_LINE + "\n")
+    assert readme.startswith(USER_README_TITLE + "\n")
+    assert (project / USER_ROUTE).read_text() == '"""Our own endpoints."""\n'
+    assert not (project / USER_DELETED).exists()
+
+
+def test_edit_on_a_line_the_template_changes_is_a_conflict_the_workflow_catches(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "render"})
+    gitignore = project / ".gitignore"
+    _, rest = gitignore.read_text().split("\n", 1)
+    gitignore.write_text("# Our secrets policy: nothing local is committed.\n" + rest)
+    commit_all(project, "Reword the secrets comment")
+
+    update_project(project)  # exits normally although it leaves a conflict
+
+    text = gitignore.read_text()
+    assert "<<<<<<< before updating\n# Our secrets policy" in text
+    assert f"=======\n{GITIGNORE_V11_FIRST_LINE}\n>>>>>>> after updating\n" in text
+    check = conflict_check(project)
+    assert check.returncode == 1
+    assert "::error file=.gitignore::" in check.stdout
+    assert not list(project.rglob("*.rej"))  # inline markers, not reject files
+
+
+def test_conflict_check_finds_a_reject_file(template_repo: Path, tmp_path: Path) -> None:
+    """`copier update --conflict rej` leaves .rej files (git-ignored): the check sees them."""
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "none"})
+    (project / "backend/app.py.rej").write_text("@@ -1 +1 @@\n-a\n+b\n")
+    check = conflict_check(project)
+    assert check.returncode == 1
+    assert "::error file=backend/app.py.rej::" in check.stdout
+
+
+def test_update_writes_a_deleted_backend_env_afresh(template_repo: Path, tmp_path: Path) -> None:
+    """backend/.env is skipped only while it exists: deleting it is how to get a new one."""
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "none"})
+    env = project / "backend/.env"
+    old_text = env.read_text()
+    env.unlink()
+
+    update_project(project)
+
+    new_text = env.read_text()
+    assert re.search(r"^SECRET_KEY=[0-9a-f]{64}$", new_text, re.MULTILINE)
+    assert new_text != old_text  # a fresh secret, drawn again
+
+
+def test_reanswering_deploy_target_swaps_railway_files_for_render(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "railway"})
+    assert all((project / name).is_file() for name in RAILWAY_IAC_FILES)
+    env_before = make_user_edits(project)
+
+    update_project(project, deploy_target="render")
+
+    assert_clean_update(project, env_before)
+    assert read_answers(project)["deploy_target"] == "render"
+    assert (project / "render.yaml").read_text().startswith(RENDER_V11_COMMENT + "\n")
+    for name in RAILWAY_IAC_FILES:
+        assert not (project / name).exists(), name
+    assert not (project / ".railway").exists()
+    assert (project / USER_ROUTE).is_file()
+    assert (project / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+
+
+def test_reanswering_deletes_an_edited_file_but_git_keeps_the_edit(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """Copier deletes a file the new answers no longer generate, edits and all. The user's
+    version stays in HEAD, and the deletion is what the workflow's pull request lists."""
+    project = copy_project(
+        str(template_repo),
+        tmp_path / "project",
+        {"deploy_target": "railway", "railway_config": "json"},
+    )
+    railway_json = project / "backend/railway.json"
+    edited = railway_json.read_text().replace(
+        '"restartPolicyMaxRetries": 10', '"restartPolicyMaxRetries": 3'
+    )
+    assert edited != railway_json.read_text()
+    railway_json.write_text(edited)
+    commit_all(project, "Fewer restarts")
+
+    update_project(project, deploy_target="render")
+
+    assert not railway_json.exists()
+    deleted = git(project, "diff", "--name-only", "--diff-filter=D", "HEAD").split()
+    assert "backend/railway.json" in deleted
+    assert git(project, "show", "HEAD:backend/railway.json") == edited
+
+
+def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path: Path) -> None:
+    # Copier clones a git+file:// URL exactly as it clones gh:org/repo.
+    url = "git+" + template_repo.as_uri()
+    project = copy_project(url, tmp_path / "project", {"deploy_target": "both"})
+    env_before = make_user_edits(project)
+
+    update_project(project, vcs_ref=None)
+
+    assert_clean_update(project, env_before)
+    answers = read_answers(project)
+    assert (answers["_src_path"], answers["_commit"]) == (url, NEW)
+    assert (project / ".gitignore").read_text().startswith(GITIGNORE_V11_FIRST_LINE + "\n")
+    assert (project / USER_ROUTE).is_file()
+
+
+@pytest.mark.slow
+def test_generated_backend_tests_pass_after_update(
+    template_repo: Path, tmp_path: Path, backend_python: Path
+) -> None:
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "render"})
+    make_user_edits(project)
+    update_project(project)
+    result = subprocess.run(
+        [str(backend_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project / "backend",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+def test_update_workflow_is_lint_clean_and_pins_the_tested_copier(rendered) -> None:
+    project = rendered("default")
+    workflow_file = project.path / WORKFLOW
+    assert actionlint(workflow_file) == ""
+    assert zizmor(workflow_file) == ""
+    workflow = yaml.safe_load(workflow_file.read_text())
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML 1.1 reads `on` as True
+    assert workflow["permissions"] == {}
+    runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["update"]["steps"])
+    assert "copier update --defaults" in runs
+    # The workflow runs the Copier this test suite runs.
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    test_extra = pyproject["project"]["optional-dependencies"]["test"]
+    (pin,) = [p for p in test_extra if p.startswith("copier==")]
+    assert f"pip install {pin}" in runs
