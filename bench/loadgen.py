@@ -118,7 +118,14 @@ async def http_load(
 
 
 async def sse_streams(
-    host: str, port: int, path: str, streams: int, words: int, token: str, timeout: float
+    host: str,
+    port: int,
+    path: str,
+    streams: int,
+    words: int,
+    token: str,
+    timeout: float,
+    ramp: float,
 ) -> dict:
     """Open `streams` chat streams at once; each message has `words` words, which the
     offline provider echoes one delta per word, so the streams overlap."""
@@ -183,13 +190,15 @@ async def sse_streams(
             if writer is not None:
                 writer.close()
 
-    async def bounded() -> None:
+    async def bounded(index: int) -> None:
+        # Spread the openings over `ramp` seconds, as clients arrive, not in one burst.
+        await asyncio.sleep(ramp * index / streams)
         try:
             await asyncio.wait_for(stream(), timeout)
         except TimeoutError:
             error("timeout")
 
-    await asyncio.gather(*(bounded() for _ in range(streams)))
+    await asyncio.gather(*(bounded(i) for i in range(streams)))
     return {
         "streams": streams,
         "completed": len(durations),
@@ -242,6 +251,7 @@ def main() -> int:
     sse.add_argument("--words", type=int, default=200)
     sse.add_argument("--token", default="")
     sse.add_argument("--timeout", type=float, default=120)
+    sse.add_argument("--ramp", type=float, default=2, help="seconds over which streams open")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -253,7 +263,14 @@ def main() -> int:
     else:
         result = asyncio.run(
             sse_streams(
-                args.host, args.port, args.path, args.streams, args.words, args.token, args.timeout
+                args.host,
+                args.port,
+                args.path,
+                args.streams,
+                args.words,
+                args.token,
+                args.timeout,
+                args.ramp,
             )
         )
     json.dump(result, sys.stdout)

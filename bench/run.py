@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -58,6 +57,7 @@ class Figure:
     # ratio = value / baseline; `higher_is_better` says which way the goal points.
     goal_ratio: float | None = None
     higher_is_better: bool = False
+    note: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -305,9 +305,8 @@ def profile_generation(args: argparse.Namespace, work: Path) -> None:
 
 sys.path.insert(0, str(REPO / "tests"))
 
+from backend_env import backend_env, backend_venv  # noqa: E402
 from gunicorn_service import Service  # noqa: E402
-
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-fastapi-flutter"
 
 BARE_APP = '''\
 """The baseline: a bare FastAPI app, one health route and one SSE route paced like the
@@ -369,28 +368,20 @@ def render(args: argparse.Namespace, work: Path, name: str, answers: dict) -> tu
     return dst, dict(worker.answers.combined)
 
 
-def backend_python(backend: Path) -> Path:
-    """A virtualenv with the generated backend's requirements-dev.txt, cached by the
-    content of its requirements files, so a second run installs nothing."""
-    key = hashlib.sha256(
-        b"".join((backend / name).read_bytes() for name in REQUIREMENTS) + sys.version.encode()
-    ).hexdigest()[:16]
-    venv = CACHE / f"backend-venv-{key}"
-    python = venv / "bin" / "python"
-    if not (venv / ".complete").exists():
-        print(f"  installing the backend's requirements into {venv} ...", file=sys.stderr)
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt"],
-            cwd=backend,
-            check=True,
-        )
-        (venv / ".complete").touch()
-    return python
+def backend_python(args: argparse.Namespace, work: Path) -> Path:
+    """The test suite's shared virtualenv: the default answers' requirements-dev.txt,
+    which has every integration's packages (installed once, then cached)."""
+    project = work / "project-default"
+    if not project.exists():
+        render(args, work, project.name, {})
+    print("  the backend's virtualenv (installed once, then cached) ...", file=sys.stderr)
+    return backend_venv(project / "backend")
 
 
-REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+def serve(cwd: Path, answers: dict, python: Path, work: Path, **variables: str) -> Service:
+    """The app in `cwd` under the generated start command, 2 workers, on loopback."""
+    env = backend_env(python, **variables)
+    return Service(cwd, answers["start_command"], python, work, env).start(2)
 
 
 def has_backend(args: argparse.Namespace) -> bool:
@@ -420,7 +411,7 @@ def bench_service(args: argparse.Namespace, work: Path) -> list[Figure | Skipped
         return [Skipped(name, "no template/backend yet")]
     project, answers = render(args, work, "project", {"workers": 2})
     backend = project / "backend"
-    python = backend_python(backend)
+    python = backend_python(args, work)
     seconds = "3" if args.quick else "5"
     pairs = 3 if args.quick else 7
     connections = "32"
@@ -442,8 +433,8 @@ def bench_service(args: argparse.Namespace, work: Path) -> list[Figure | Skipped
         return run
 
     with (
-        Service(backend, answers["start_command"], python, work).start(2) as generated,
-        Service(bare_app(work), answers["start_command"], python, work).start(2) as bare,
+        serve(backend, answers, python, work) as generated,
+        serve(bare_app(work), answers, python, work) as bare,
     ):
         results: dict[int, list[dict]] = {generated.port: [], bare.port: []}
         subject, base = alternate(load(generated), load(bare), pairs)
@@ -506,14 +497,14 @@ def bench_streaming(args: argparse.Namespace, work: Path) -> list[Figure | Skipp
         args, work, "project-chat", {"workers": 2, "integrations": ["anthropic"]}
     )
     backend = project / "backend"
-    python = backend_python(backend)
+    python = backend_python(args, work)
     words = "100" if args.quick else "200"
     runs = 1 if args.quick else 3
-    env = {"DATABASE_URL": args.database_url} if args.database_url else {}
+    database = {"DATABASE_URL": args.database_url} if args.database_url else {}
     figures: list[Figure | Skipped] = []
     with (
-        Service(backend, answers["start_command"], python, work, env=env).start(2) as generated,
-        Service(bare_app(work), answers["start_command"], python, work).start(2) as bare,
+        serve(backend, answers, python, work, **database) as generated,
+        serve(bare_app(work), answers, python, work) as bare,
     ):
         idle = max(Service.rss_mb(pid) for pid in generated.worker_pids())
         for streams in (100, 500, 1000):
@@ -545,6 +536,12 @@ def bench_streaming(args: argparse.Namespace, work: Path) -> list[Figure | Skipp
                     len(subject),
                     median(base),
                     "bare FastAPI SSE route",
+                    note=(
+                        f"errors {max(r['errors'] for r in results)}/{streams}, "
+                        f"peak open {min(r['peak_open'] for r in results)}, "
+                        f"p99 {median([r['ttfe_p99_ms'] for r in results]):.0f} ms, "
+                        f"peak RSS {median(peaks):.0f} MB/worker"
+                    ),
                     extra={
                         "streams": streams,
                         "words_per_stream": int(words),
@@ -585,7 +582,7 @@ def bench_tests(args: argparse.Namespace, work: Path) -> list[Figure | Skipped]:
         return figures
     project, _ = render(args, work, "project", {})
     backend = project / "backend"
-    python = backend_python(backend)
+    python = backend_python(args, work)
     start = time.perf_counter()
     suite = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
@@ -639,21 +636,38 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}"
 
 
-def print_table(results: list[Figure | Skipped]) -> None:
-    rows = [("benchmark", "median", "baseline (same run)", "ratio", "goal", "runs")]
+def print_table(results: list[Figure | Skipped], markdown: bool = False) -> None:
+    rows = [("benchmark", "median", "baseline (same run)", "ratio", "goal", "runs", "note")]
     for r in results:
         if isinstance(r, Skipped):
-            rows.append((r.name, "skipped", r.reason, "", "", ""))
+            rows.append((r.name, "skipped", r.reason, "", "", "", ""))
             continue
         baseline = f"{format_value(r.baseline, r.unit)} {r.baseline_name}" if r.baseline else ""
         ratio = f"{r.ratio:.2f}x" if r.ratio else ""
         goal = f"{r.goal} {'met' if r.met else 'NOT met'}" if r.met is not None else r.goal
-        rows.append((r.name, format_value(r.value, r.unit), baseline, ratio, goal, str(r.runs)))
+        rows.append(
+            (r.name, format_value(r.value, r.unit), baseline, ratio, goal, str(r.runs), r.note)
+        )
+    if markdown:
+        for i, row in enumerate(rows):
+            print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+            if i == 0:
+                print("|" + "---|" * len(row))
+        return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def load_results(path: Path) -> list[Figure | Skipped]:
+    saved = json.loads(path.read_text())
+    fields = set(Figure.__dataclass_fields__)
+    figures: list[Figure | Skipped] = [
+        Figure(**{k: v for k, v in f.items() if k in fields}) for f in saved["figures"]
+    ]
+    return figures + [Skipped(**s) for s in saved["skipped"]]
 
 
 def main() -> int:
@@ -669,6 +683,11 @@ def main() -> int:
         help="folder holding copier.yml, hooks/ and template/ (default: this repository)",
     )
     parser.add_argument("--profile", action="store_true", help="profile one generation and exit")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the table of the last results.json as Markdown (for docs/benchmarks.md)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--database-url",
@@ -677,6 +696,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.template = args.template.resolve()
+    if args.markdown:
+        print_table(load_results(args.output), markdown=True)
+        return 0
 
     # 1,000 open streams need more file descriptors than the usual soft limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

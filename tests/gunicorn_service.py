@@ -53,14 +53,14 @@ class Service:
         self.home = workdir / f"home-{self.port}"
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / f"gunicorn-{self.port}.log"
+        # `env` is the whole environment when given (tests pass backend_env()'s).
         self.env = {
-            **os.environ,
+            **(os.environ if env is None else env),
             "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
             "VIRTUAL_ENV": str(python.parent.parent),
             "HOME": str(self.home),
             "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
-            **(env or {}),
         }
         self.env.pop("PYTHONPATH", None)
         self.process: subprocess.Popen | None = None

@@ -21,4 +21,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the session closes when the route returns, before the response is
+# sent, so a chat stream holds no pooled connection for the minutes it stays open.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
