@@ -12,7 +12,9 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-fastapi-flutter"
@@ -42,15 +44,17 @@ def node_modules_for(package_json: Path) -> Path:
 
 
 def tsc(railway_dir: Path) -> subprocess.CompletedProcess[str]:
-    """`tsc --noEmit -p .` in a generated .railway/ folder, as its `npm run check` does."""
+    """`tsc --noEmit -p .` on a generated .railway/ folder, as its `npm run check` does.
+    It runs on a copy, so the project (possibly shared by other tests) is left as it is."""
     modules = node_modules_for(railway_dir / "package.json")
-    link = railway_dir / "node_modules"
-    if not link.exists():
-        link.symlink_to(modules, target_is_directory=True)
-    return subprocess.run(
-        [str(modules / ".bin" / "tsc"), "--noEmit", "-p", "."],
-        cwd=railway_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch) / ".railway"
+        shutil.copytree(railway_dir, work, ignore=shutil.ignore_patterns("node_modules"))
+        (work / "node_modules").symlink_to(modules, target_is_directory=True)
+        return subprocess.run(
+            [str(modules / ".bin" / "tsc"), "--noEmit", "-p", "."],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+        )

@@ -135,7 +135,7 @@ def test_railway_ts_type_checks_against_the_pinned_sdk(rendered, name: str) -> N
 def test_railway_ts_type_check_can_fail(rendered, tmp_path: Path) -> None:
     """tsc really judges: a health-check timeout given as a string is refused."""
     railway = tmp_path / ".railway"
-    shutil.copytree(rendered("railway-iac").path / ".railway", railway, symlinks=True)
+    shutil.copytree(rendered("railway-iac").path / ".railway", railway)
     source = railway / "railway.ts"
     source.write_text(
         source.read_text().replace('healthcheck: "/health",', 'healthcheckTimeout: "300",')
