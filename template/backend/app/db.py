@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from app.core.config import BACKEND_DIR
 
+# As long as the pool waits for a free connection.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
 
 def create_engine(database_url: str) -> AsyncEngine:
     # pre_ping: a platform's Postgres may drop idle connections between requests.
-    return create_async_engine(database_url, pool_pre_ping=True)
+    engine = create_async_engine(database_url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _share_sqlite_file)
+    return engine
+
+
+def _share_sqlite_file(connection: DBAPIConnection, _record: object) -> None:
+    # Every worker writes to the one SQLite file. In WAL mode readers never wait for the
+    # writer, and a writer waits its turn instead of failing with "database is locked".
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; fewer fsyncs
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -6,6 +6,7 @@ Postgres (the CI does)."""
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import threading
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 # Settings come from the environment: the test values go in before the app is imported.
 # Keys from backend/.env must not reach the tests, so each one is set here, even if empty.
 os.environ["ENVIRONMENT"] = "test"
-os.environ["SECRET_KEY"] = "test-secret-key-that-is-at-least-32-bytes-long"
+os.environ["SECRET_KEY"] = secrets.token_hex(32)
 os.environ["ANTHROPIC_API_KEY"] = ""
 os.environ["CORS_ORIGINS"] = "https://app.example.com"
 os.environ["BACKEND_URL"] = "http://localhost:8000"

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from app.core.config import (
-    DEVELOPMENT_SECRET_KEY,
     Settings,
     async_database_url,
+    development_secret_key,
     validate_required,
 )
 from app.core.features import REQUIRED_IN_PRODUCTION
@@ -54,7 +54,7 @@ def test_placeholders_count_as_missing(monkeypatch: pytest.MonkeyPatch, placehol
     assert "SECRET_KEY" in refusal(production(monkeypatch, **values))
 
 
-@pytest.mark.parametrize("weak", ["x" * 31, DEVELOPMENT_SECRET_KEY])
+@pytest.mark.parametrize("weak", ["x" * 31, development_secret_key()])
 def test_a_short_or_development_secret_key_is_refused(
     monkeypatch: pytest.MonkeyPatch, weak: str
 ) -> None:
@@ -85,7 +85,8 @@ def test_development_works_with_nothing_set(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings(_env_file=None)
     validate_required(settings)
     assert settings.environment == "development"
-    assert settings.secret_key == DEVELOPMENT_SECRET_KEY
+    assert settings.secret_key == development_secret_key()
+    assert len(settings.secret_key.encode()) >= 32
     assert settings.sqlalchemy_database_url.startswith("sqlite+aiosqlite:///")
 
 

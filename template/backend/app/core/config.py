@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -15,9 +16,6 @@ from app.core.features import REQUIRED_IN_PRODUCTION
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
 
-# Outside production tokens need no secrecy, but they must survive a restart and be the
-# same in every worker, so the fallback is a constant that production refuses.
-DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
 PLACEHOLDERS = {"", "changeme", "changethis"}
 MIN_SECRET_KEY_BYTES = 32
 
@@ -36,7 +34,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _development_defaults(self) -> Settings:
         if not self.is_production and not self.secret_key:
-            self.secret_key = DEVELOPMENT_SECRET_KEY
+            self.secret_key = development_secret_key()
         return self
 
     @property
@@ -63,6 +61,13 @@ class Settings(BaseSettings):
         return str((self.model_extra or {}).get(name.lower(), ""))
 
 
+def development_secret_key() -> str:
+    """The key outside production when SECRET_KEY is unset (a fresh clone has no .env).
+    Tokens there need no secrecy, but they must survive a restart and be the same in every
+    worker: so a key derived from where this checkout lives, which production refuses."""
+    return hashlib.sha256(f"development:{BACKEND_DIR}".encode()).hexdigest()
+
+
 def async_database_url(url: str) -> str:
     """Render and Railway hand out postgres:// or postgresql:// URLs; SQLAlchemy's async
     engine needs the driver named, and asyncpg spells libpq's sslmode as ssl."""
@@ -79,7 +84,8 @@ def missing_in_production(settings: Settings) -> list[str]:
     for name in REQUIRED_IN_PRODUCTION:
         value = settings.value_of(name).strip()
         too_short = name == "SECRET_KEY" and len(value.encode()) < MIN_SECRET_KEY_BYTES
-        if value.lower() in PLACEHOLDERS or too_short or value == DEVELOPMENT_SECRET_KEY:
+        development_key = name == "SECRET_KEY" and value == development_secret_key()
+        if value.lower() in PLACEHOLDERS or too_short or development_key:
             missing.append(name)
     return missing
 

@@ -14,7 +14,8 @@ import anthropic
 
 from app.core.config import Settings
 
-# ANTHROPIC_MODEL overrides it.
+# The newest Sonnet the pinned SDK names (anthropic.types.ModelParam); ANTHROPIC_MODEL
+# overrides it.
 DEFAULT_MODEL = "claude-sonnet-5-5"
 SYSTEM_PROMPT = "You are a helpful assistant. Answer clearly and briefly."
 MAX_REPLY_TOKENS = 1024
