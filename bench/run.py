@@ -385,7 +385,8 @@ def serve(cwd: Path, answers: dict, python: Path, work: Path, **variables: str) 
 
 
 def has_backend(args: argparse.Namespace) -> bool:
-    return (args.template / "template" / "backend" / "main.py").exists()
+    backend = args.template / "template" / "backend"
+    return any(backend.glob("main.py*"))
 
 
 def loadgen(*args: str) -> dict:
