@@ -386,7 +386,7 @@ def serve(cwd: Path, answers: dict, python: Path, work: Path, **variables: str) 
 
 def has_backend(args: argparse.Namespace) -> bool:
     backend = args.template / "template" / "backend"
-    return (backend / "main.py").exists() or (backend / "main.py.jinja").exists()
+    return any(backend.glob("main.py*"))
 
 
 def loadgen(*args: str) -> dict:
