@@ -127,15 +127,7 @@ def git_repo(path: Path, tags: list[str], force: bool = False) -> Path:
 
 def template_repo(work: Path, source: Path) -> Path:
     """This template (copier.yml, hooks/, template/) as its own git repository."""
-    dst = work / "template-repo"
-    dst.mkdir()
-    for part in TEMPLATE_PARTS:
-        src = source / part
-        if src.is_dir():
-            shutil.copytree(src, dst / part, ignore=IGNORED)
-        elif src.exists():
-            shutil.copy2(src, dst / part)
-    return git_repo(dst, ["v1.0.0", "v1.0.1"], force=True)
+    return git_repo(plain_template(work, source, "template-repo"), ["v1.0.0", "v1.0.1"], force=True)
 
 
 def floor_repo(work: Path) -> Path:
@@ -341,9 +333,9 @@ async def stream(request: Request) -> EventSourceResponse:
 '''
 
 
-def plain_template(work: Path, source: Path) -> Path:
+def plain_template(work: Path, source: Path, name: str = "template-plain") -> Path:
     """The template as a plain folder: rendered as it is, no clone."""
-    dst = work / "template-plain"
+    dst = work / name
     dst.mkdir()
     for part in TEMPLATE_PARTS:
         src = source / part
