@@ -86,6 +86,21 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def against_floor(name: str, subject: list[float], base: list[float], **kwargs) -> Figure:
+    """A generation figure: seconds, read against the one-file template's, goal 1.5x."""
+    return Figure(
+        name,
+        median(subject),
+        "s",
+        len(subject),
+        median(base),
+        "one-file template",
+        "<= 1.5x floor",
+        1.5,
+        **kwargs,
+    )
+
+
 def alternate(
     subject: Callable[[], float], baseline: Callable[[], float], pairs: int, warmup: int = 1
 ) -> tuple[list[float], list[float]]:
@@ -207,32 +222,16 @@ def bench_generation(args: argparse.Namespace, work: Path) -> list[Figure | Skip
 
     subject, base = alternate(cli_copy(template), cli_copy(floor), pairs)
     figures.append(
-        Figure(
+        against_floor(
             "copier copy, CLI, default answers",
-            median(subject),
-            "s",
-            len(subject),
-            median(base),
-            "one-file template",
-            "<= 1.5x floor",
-            1.5,
+            subject,
+            base,
             extra={"template_files": files, "jinja_files": jinja_files},
         )
     )
 
     subject, base = alternate(inprocess_copy(template), inprocess_copy(floor), pairs)
-    figures.append(
-        Figure(
-            "copier.run_copy, in-process",
-            median(subject),
-            "s",
-            len(subject),
-            median(base),
-            "one-file template",
-            "<= 1.5x floor",
-            1.5,
-        )
-    )
+    figures.append(against_floor("copier.run_copy, in-process", subject, base))
 
     # copier update needs a project in git with a clean tree; each run gets its own copy.
     def project_at_v1(src: Path) -> Path:
@@ -254,18 +253,7 @@ def bench_generation(args: argparse.Namespace, work: Path) -> list[Figure | Skip
     subject, base = alternate(
         cli_update(project_at_v1(template)), cli_update(project_at_v1(floor)), max(3, pairs // 2)
     )
-    figures.append(
-        Figure(
-            "copier update v1.0.0 -> v1.0.1, CLI",
-            median(subject),
-            "s",
-            len(subject),
-            median(base),
-            "one-file template",
-            "<= 1.5x floor",
-            1.5,
-        )
-    )
+    figures.append(against_floor("copier update v1.0.0 -> v1.0.1, CLI", subject, base))
     return figures
 
 
