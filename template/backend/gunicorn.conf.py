@@ -1,8 +1,10 @@
 """Gunicorn reads this file from the working directory; the start command's flags add to
 it. It runs in the master process, before any worker exists."""
 
+from gunicorn.arbiter import Arbiter
+
 from app.core.config import get_settings, validate_required
-from app.db import migrate
+from app.db import check_connection_budget, migrate
 
 # Import the app once in the master; the forked workers share those pages, which about
 # halves each worker's real memory (the app opens no connection before it serves).
@@ -13,9 +15,11 @@ preload_app = True
 control_socket_disable = True
 
 
-def on_starting(server: object) -> None:
+def on_starting(server: Arbiter) -> None:
     # Once per instance, not once per worker: refuse a production start that lacks
-    # settings, then bring the schema up to date (an advisory lock in migrations/env.py
+    # settings, or whose workers' pools could exceed the database's max_connections,
+    # then bring the schema up to date (an advisory lock in migrations/env.py
     # serialises this with other instances and the platform's pre-deploy command).
     validate_required(get_settings())
+    check_connection_budget(get_settings(), server.cfg.workers)
     migrate()
