@@ -12,6 +12,7 @@ import secrets
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,9 @@ class Cluster:
     def __getitem__(self, name: str) -> Instance:
         return next(instance for instance in self.instances if instance.name == name)
 
-    def start(self) -> Cluster:
+    def start(self, while_starting: Callable[[], None] | None = None) -> Cluster:
+        """Everything, the instances at the same moment; `while_starting` runs while
+        they start (the instances are ready only once it returns)."""
         # Without WEB_CONCURRENCY, which uvicorn.run() would read as a worker count.
         idp_env = {k: v for k, v in self.env.items() if k != "WEB_CONCURRENCY"}
         idp_env["PYTHONPATH"] = str(self.backend)
@@ -140,7 +143,11 @@ class Cluster:
         )
         # All instances at the same moment, as a platform starts a scaled-out deploy.
         with ThreadPoolExecutor(len(self.instances)) as pool:
-            list(pool.map(lambda i: i.service.start(WORKERS), self.instances))
+            starting = [pool.submit(i.service.start, WORKERS) for i in self.instances]
+            if while_starting is not None:
+                while_starting()
+            for future in starting:
+                future.result()
         self._wait_for_idp()
         self.proxy.start()
         for instance in self.instances:

@@ -6,6 +6,7 @@ port. Everything a user does must work whichever instance each request reaches."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -34,24 +35,106 @@ def project(render: Callable[..., Project]) -> Project:
 
 
 @pytest.fixture(scope="module")
+def database_url(backend_python: Path) -> Iterator[str]:
+    with postgres_database(backend_python) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def migration_lock(
+    backend_python: Path, database_url: str, project: Project
+) -> Iterator[MigrationLock]:
+    with MigrationLock(backend_python, database_url, project) as lock:
+        yield lock
+
+
+@pytest.fixture(scope="module")
 def cluster(
-    project: Project, backend_python: Path, tmp_path_factory: pytest.TempPathFactory
+    project: Project,
+    backend_python: Path,
+    database_url: str,
+    migration_lock: MigrationLock,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
-    with postgres_database(backend_python) as database_url:
-        cluster = Cluster(
-            project.path / "backend",
-            project.answers["start_command"],
-            backend_python,
-            database_url,
-            tmp_path_factory.mktemp("scaling"),
-            # The per-user cap the limits test needs; the rest out of the other tests' way.
-            CHAT_MAX_CONCURRENT_STREAMS="2",
-            CHAT_REQUESTS_PER_MINUTE="10000",
-            CHAT_DAILY_TOKENS_PER_USER="1000000000",
-            CHAT_DAILY_TOKENS_TOTAL="1000000000",
+    cluster = Cluster(
+        project.path / "backend",
+        project.answers["start_command"],
+        backend_python,
+        database_url,
+        tmp_path_factory.mktemp("scaling"),
+        # The per-user cap the limits test needs; the rest out of the other tests' way.
+        CHAT_MAX_CONCURRENT_STREAMS="2",
+        CHAT_REQUESTS_PER_MINUTE="10000",
+        CHAT_DAILY_TOKENS_PER_USER="1000000000",
+        CHAT_DAILY_TOKENS_TOTAL="1000000000",
+    )
+
+    def meet_at_the_lock() -> None:
+        # The test holds the migrations' advisory lock while both instances start, so
+        # both masters reach their migration before either may run it.
+        migration_lock.observe(cluster)
+        migration_lock.release()
+
+    with cluster:
+        yield cluster.start(while_starting=meet_at_the_lock)
+
+
+class MigrationLock:
+    """The advisory lock migrations/env.py takes, held by the test in a session of its
+    own; records what both instances did while it was held."""
+
+    SCRIPT = """\
+import asyncio, sys, asyncpg
+async def main():
+    connection = await asyncpg.connect(sys.argv[1])
+    await connection.execute("SELECT pg_advisory_lock($1)", int(sys.argv[2]))
+    print("locked", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await connection.close()
+asyncio.run(main())
+"""
+
+    def __init__(self, python: Path, database_url: str, project: Project) -> None:
+        env_py = (project.path / "backend" / "migrations" / "env.py").read_text()
+        match = re.search(r"^MIGRATION_LOCK_ID = ([\d_]+)$", env_py, re.MULTILINE)
+        assert match, "migrations/env.py names no MIGRATION_LOCK_ID"
+        self.args = [str(python), "-c", self.SCRIPT, database_url, match[1].replace("_", "")]
+        self.waiting: dict[str, bool] = {}
+
+    def __enter__(self) -> MigrationLock:
+        self.process = subprocess.Popen(
+            self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        with cluster:
-            yield cluster.start()
+        assert self.process.stdout is not None and self.process.stdout.readline() == "locked\n"
+        return self
+
+    def observe(self, cluster: Cluster, timeout: float = 90) -> None:
+        """Until every instance has reached its migration; then whether each is still
+        held there a second later (not yet serving)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(MIGRATING in i.service.log() for i in cluster.instances):
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+        self.waiting = {
+            i.name: MIGRATING in i.service.log() and "Listening at" not in i.service.log()
+            for i in cluster.instances
+        }
+
+    def release(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+# Alembic's line when it opens the migration transaction, just before env.py's lock.
+MIGRATING = "Will assume transactional DDL"
 
 
 QUERY = """\
@@ -76,8 +159,10 @@ def query(python: Path, database_url: str, sql: str) -> list[list[object]]:
 
 
 def test_both_instances_start_at_once_and_the_migration_runs_once(
-    cluster: Cluster, project: Project
+    cluster: Cluster, project: Project, migration_lock: MigrationLock
 ) -> None:
+    # Both masters were at their migration at the same time, each waiting for the lock.
+    assert migration_lock.waiting == {"i0": True, "i1": True}, cluster.logs()
     revisions = list((project.path / "backend" / "migrations" / "versions").glob("*.py"))
     applied = [line for line in cluster.logs().splitlines() if "Running upgrade" in line]
     # Both masters migrated at start-up; the advisory lock let one apply each revision.
