@@ -373,7 +373,7 @@ def test_an_instance_whose_pools_cannot_fit_the_database_refuses_to_start(
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=60,
         )
         assert result.returncode != 0
         assert "Refusing to start" in result.stderr + result.stdout, result.stderr
