@@ -118,6 +118,18 @@ class RoundTripCounter:
         await asyncio.gather(forward(client, to_server), count_replies())
 
 
+@contextlib.contextmanager
+def started(
+    project: Path, answers: dict[str, object], python: Path, url: str, work: Path, count: int
+) -> Iterator[Cluster]:
+    """`count` instances of the project's backend on `url`, behind HAProxy, running."""
+    work.mkdir()
+    with Cluster(
+        project / "backend", str(answers["start_command"]), python, url, work, count, **NO_LIMITS
+    ) as cluster:
+        yield cluster.start()
+
+
 def loadgen(*args: str) -> dict[str, object]:
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "loadgen.py"), *args],
@@ -146,16 +158,7 @@ def round_trips(
         # Through the counter, in plain text (the server may offer TLS on loopback).
         name = url.rsplit("/", 1)[1]
         relayed = f"postgresql://postgres@127.0.0.1:{counter.port}/{name}?sslmode=disable"
-        with Cluster(
-            project / "backend",
-            str(answers["start_command"]),
-            python,
-            relayed,
-            work / "round-trips",
-            count=1,
-            **NO_LIMITS,
-        ) as cluster:
-            cluster.start()
+        with started(project, answers, python, relayed, work / "round-trips", 1) as cluster:
             token, _ = cluster.sign_in("bench")
             bearer = {"Authorization": f"Bearer {token}"}
             cluster.chat(token, "warm up")  # each worker's pool opens its connections once
@@ -183,17 +186,8 @@ def one_and_two(
     """Two instances behind HAProxy, and a second HAProxy in front of the first only."""
     with (
         postgres_database(python) as url,
-        Cluster(
-            project / "backend",
-            str(answers["start_command"]),
-            python,
-            url,
-            work / "two",
-            count=2,
-            **NO_LIMITS,
-        ) as cluster,
+        started(project, answers, python, url, work / "two", 2) as cluster,
     ):
-        cluster.start()
         (work / "one").mkdir()
         single = HAProxy([("i0", cluster.instances[0].service.port)], work / "one")
         with single:
@@ -215,9 +209,7 @@ def main() -> int:
         print("rendering and installing the backend (cached after the first run) ...")
         project, answers = render(work)
         python = backend_venv(project / "backend")
-        (work / "round-trips").mkdir()
         trips = round_trips(project, answers, python, work)
-        (work / "two").mkdir()
         samples: dict[str, list[float]] = {}
         with one_and_two(project, answers, python, work) as (cluster, single):
             token, _ = cluster.sign_in("load")

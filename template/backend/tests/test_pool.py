@@ -11,7 +11,6 @@ from app.core.config import Settings
 from app.db import ConnectionBudget, check_connection_budget, create_engine
 
 ON_POSTGRES = make_url(Settings().sqlalchemy_database_url).get_backend_name() == "postgresql"
-postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="SQLite has no connection limit")
 
 
 def budget(**changes: int) -> ConnectionBudget:
@@ -50,30 +49,31 @@ def test_pool_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert (settings.db_pool_size, settings.db_max_overflow, settings.instances) == (3, 0, 7)
 
 
-@postgres_only
-def test_pools_that_fit_the_server_pass_with_its_real_limit(settings: Settings) -> None:
-    checked = check_connection_budget(settings.model_copy(update={"instances": 1}), workers=1)
-    assert checked is not None
-    assert checked.max_connections > checked.reserved >= 0
-    assert checked.needed <= checked.available
-
-
-@postgres_only
-def test_pools_bigger_than_the_server_allows_refuse_to_start(settings: Settings) -> None:
-    # Ten instances of pools as large as the whole server: cannot fit on any Postgres.
-    limit = asyncio.run(_max_connections(settings))
-    too_big = settings.model_copy(update={"db_pool_size": limit, "instances": 10})
-    with pytest.raises(SystemExit) as refusal:
-        check_connection_budget(too_big, workers=2)
-    message = str(refusal.value.code)
-    assert f"max_connections {limit}" in message
-    assert f"({limit} DB_POOL_SIZE + {settings.db_max_overflow} DB_MAX_OVERFLOW)" in message
-    assert "x 2 workers x 10 INSTANCES" in message
-
-
-async def _max_connections(settings: Settings) -> int:
+async def server_max_connections(settings: Settings) -> int:
     engine = create_engine(settings.sqlalchemy_database_url)
     async with engine.connect() as connection:
         limit = int((await connection.execute(text("SHOW max_connections"))).scalar_one())
     await engine.dispose()
     return limit
+
+
+# Against the real server: collected when DATABASE_URL is Postgres (CI runs the suite on
+# both); SQLite has no connection limit to check.
+if ON_POSTGRES:
+
+    def test_pools_that_fit_the_server_pass_with_its_real_limit(settings: Settings) -> None:
+        checked = check_connection_budget(settings.model_copy(update={"instances": 1}), workers=1)
+        assert checked is not None
+        assert checked.max_connections > checked.reserved >= 0
+        assert checked.needed <= checked.available
+
+    def test_pools_bigger_than_the_server_allows_refuse_to_start(settings: Settings) -> None:
+        # Ten instances of pools as large as the whole server: cannot fit on any Postgres.
+        limit = asyncio.run(server_max_connections(settings))
+        too_big = settings.model_copy(update={"db_pool_size": limit, "instances": 10})
+        with pytest.raises(SystemExit) as refusal:
+            check_connection_budget(too_big, workers=2)
+        message = str(refusal.value.code)
+        assert f"max_connections {limit}" in message
+        assert f"({limit} DB_POOL_SIZE + {settings.db_max_overflow} DB_MAX_OVERFLOW)" in message
+        assert "x 2 workers x 10 INSTANCES" in message
