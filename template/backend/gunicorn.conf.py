@@ -9,7 +9,7 @@ from app.core import features
 from app.core.config import get_settings, validate_required
 from app.db import migrate
 
-# Uvicorn's worker for Gunicorn (the uvicorn-worker package; uvicorn.workers is deprecated).
+# Uvicorn's worker for Gunicorn, from the uvicorn-worker package (the old one is deprecated).
 worker_class = "uvicorn_worker.UvicornWorker"
 
 # The answered count per instance; WEB_CONCURRENCY sets it for a bigger instance size.
