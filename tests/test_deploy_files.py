@@ -266,3 +266,66 @@ def test_no_platform_files_without_a_target(rendered) -> None:
     project: Project = rendered("none")
     for relpath in ("render.yaml", ".railway", "frontend/Caddyfile"):
         assert not (project.path / relpath).exists(), relpath
+
+
+# ------------------------------------------------------------------ each platform's hosts
+HOST_CHECK = """
+import json, os, sys
+from starlette.testclient import TestClient
+from main import create_app
+client = TestClient(create_app(), base_url="https://" + sys.argv[1])
+print(json.dumps({host: client.get("/health", headers={"Host": host}).status_code
+                  for host in sys.argv[1:]}))
+"""
+
+
+def platform_env(project: Project, platform: str) -> dict[str, str]:
+    """The plain variables a platform file sets for the backend."""
+    if platform == "render":
+        env_vars = yaml.safe_load(project.read("render.yaml"))["services"][0]["envVars"]
+        return {v["key"]: v["value"] for v in env_vars if "value" in v} | {"RENDER": "true"}
+    source = project.read(".railway/railway.ts")
+    env = dict(re.findall(r'^\s{6}([A-Z_]+): "(.*)",$', source, re.M))
+    return env | {"RAILWAY_ENVIRONMENT": "production"}
+
+
+@pytest.mark.parametrize(
+    ("name", "platform"),
+    [("both-urls", "render"), ("both-urls", "railway"), ("default", "railway")],
+)
+def test_production_accepts_every_host_its_platform_uses(
+    rendered, backend_python: Path, name: str, platform: str
+) -> None:
+    """Started with the variables that platform's file sets, the backend answers its own
+    BACKEND_URL and the platform's health checker, and refuses every other name."""
+    import secrets
+
+    project: Project = rendered(name)
+    answers = project.answers
+    own = answers["backend_url" if platform == "render" else "railway_backend_url"]
+    other = answers["railway_backend_url" if platform == "render" else "backend_url"]
+    checker = {"render": f"{answers['backend_service']}.onrender.com"}.get(
+        platform, "healthcheck.railway.app"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RENDER", "RAILWAY"))}
+    env |= {name: f"live-{secrets.token_hex(16)}" for name in answers["required_in_production"]}
+    env |= {
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        **platform_env(project, platform),
+    }
+    hosts = [own.removeprefix("https://"), checker, other.removeprefix("https://"), "evil.example"]
+    result = subprocess.run(
+        [str(backend_python), "-c", HOST_CHECK, *hosts],
+        cwd=project.path / "backend",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    statuses = json.loads(result.stdout.splitlines()[-1])
+    # PLATFORM_HOSTS holds both platforms' checkers, so with the default URLs the other
+    # platform's onrender.com name passes too (it cannot reach this platform's edge).
+    other_status = 200 if hosts[2] in answers["platform_hosts"] else 400
+    assert statuses == {hosts[0]: 200, hosts[1]: 200, hosts[2]: other_status, hosts[3]: 400}
