@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import jsonschema
@@ -15,6 +17,7 @@ import yaml
 
 from answer_sets import ANSWER_SETS
 from conftest import SHARED, Project
+from gunicorn_service import free_port, get
 from node_tools import tsc
 
 RENDER_SCHEMA = json.loads((SHARED / "schemas" / "render.schema.json").read_text())
@@ -252,6 +255,43 @@ def test_railway_names_its_own_urls_and_deploys_the_web_app(rendered, name: str)
             for v in yaml.safe_load(project.read("render.yaml"))["services"][0]["envVars"]
         }
         assert render_env["BACKEND_URL"] == answers["backend_url"] != env["BACKEND_URL"]
+
+
+def test_railway_serves_the_web_build_as_a_single_page_app(rendered, tmp_path: Path) -> None:
+    """frontend/Caddyfile under Caddy, as Railpack's static-site provider starts it: the
+    build's files, every other path the app's index.html, and the health check."""
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (apt-get install caddy)")
+    site = tmp_path / "frontend"
+    (site / "build/web").mkdir(parents=True)
+    (site / "build/web/index.html").write_text("<title>app</title>")
+    (site / "build/web/main.dart.js").write_text("main();")
+    caddyfile = rendered("default").read("frontend/Caddyfile")
+    # Only the address changes, so nothing listens beyond loopback.
+    (site / "Caddyfile").write_text(
+        caddyfile.replace(":{$PORT:80} {", "http://127.0.0.1:{$PORT:80} {")
+    )
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PORT": str(port)}
+    command = [caddy, "run", "--config", "Caddyfile", "--adapter", "caddyfile"]
+    with subprocess.Popen(
+        command, cwd=site, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as server:
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    if get(base + "/health", timeout=1)[0] == 200:
+                        break
+                time.sleep(0.1)
+            assert get(base + "/health") == (200, b"")
+            assert get(base + "/") == (200, b"<title>app</title>")
+            assert get(base + "/chat/42") == (200, b"<title>app</title>")
+            assert get(base + "/main.dart.js") == (200, b"main();")
+        finally:
+            server.terminate()
 
 
 # ------------------------------------------------------------------ every target
