@@ -369,3 +369,14 @@ def test_production_accepts_every_host_its_platform_uses(
     # platform's onrender.com name passes too (it cannot reach this platform's edge).
     other_status = 200 if hosts[2] in answers["platform_hosts"] else 400
     assert statuses == {hosts[0]: 200, hosts[1]: 200, hosts[2]: other_status, hosts[3]: 400}
+
+
+@pytest.mark.parametrize("name", ANSWER_SETS)
+def test_readme_names_only_what_the_project_has(rendered, name: str) -> None:
+    """Render-only leftovers of issue 9: a table cell ending in a dangling `;`, and a
+    description promising a Flutter app that was not generated."""
+    project: Project = rendered(name)
+    readme = project.read("README.md")
+    assert not re.search(r"[;,]\s*\|$", readme, re.M)
+    if not project.answers["include_frontend"]:
+        assert "Flutter app" not in readme.split("\n## ")[0]
