@@ -296,6 +296,29 @@ def test_railway_serves_the_web_build_as_a_single_page_app(rendered, tmp_path: P
             server.terminate()
 
 
+@pytest.mark.parametrize("name", ["default", "both-urls", "extra-secrets"])
+def test_custom_urls_are_declared_as_each_platforms_domains(rendered, name: str) -> None:
+    """A URL answer outside the platform's generated names is declared on that platform;
+    a generated name (onrender.com, up.railway.app) is not."""
+    project: Project = rendered(name)
+    answers = project.answers
+    host = lambda url: url.split(",")[0].strip().removeprefix("https://")  # noqa: E731
+    backend, frontend = yaml.safe_load(project.read("render.yaml"))["services"]
+    for service, url, own in (
+        (backend, answers["backend_url"], ".onrender.com"),
+        (frontend, answers["cors_origins"], ".onrender.com"),
+    ):
+        assert service.get("domains", []) == ([] if host(url).endswith(own) else [host(url)])
+    source = project.read(".railway/railway.ts")
+    declared = re.findall(r'^\s*domains: \["(.*)"\],$', source, re.M)
+    expected = [
+        host(url)
+        for url in (answers["railway_backend_url"], answers["railway_origins"])
+        if not host(url).endswith(".up.railway.app")
+    ]
+    assert declared == expected
+
+
 # ------------------------------------------------------------------ every target
 @pytest.mark.parametrize("name", ANSWER_SETS)
 def test_every_project_has_a_procfile_and_no_legacy_railway_json(rendered, name: str) -> None:
