@@ -263,8 +263,7 @@ def test_railway_serves_the_web_build_as_a_single_page_app(rendered, tmp_path: P
     """frontend/Caddyfile under Caddy, as Railpack's static-site provider starts it: the
     build's files, every other path the app's index.html, and the health check."""
     caddy = shutil.which("caddy")
-    if caddy is None:
-        pytest.skip("caddy is not installed (apt-get install caddy)")
+    assert caddy, "caddy is not installed (.ci/run installs it: apt-get install caddy)"
     site = tmp_path / "frontend"
     (site / "build/web").mkdir(parents=True)
     (site / "build/web/index.html").write_text("<title>app</title>")
