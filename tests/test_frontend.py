@@ -329,8 +329,8 @@ def test_android_manifest_lets_the_app_reach_its_backend_and_sign_in(rendered, n
     assert (callback is not None) == bool(answers["oauth_providers"])
     if callback is not None:
         (data,) = callback.iter("data")
-        address = (data.get(f"{ANDROID}scheme"), data.get(f"{ANDROID}host"))
-        assert address + (data.get(f"{ANDROID}path"),) == (answers["app_scheme"], "auth", "/callback")
+        address = [data.get(f"{ANDROID}{part}") for part in ("scheme", "host", "path")]
+        assert address == [answers["app_scheme"], "auth", "/callback"]
 
     security = ET.parse(main / "res/xml/network_security_config.xml").getroot()
     assert security.find("base-config").get("cleartextTrafficPermitted") == "false"

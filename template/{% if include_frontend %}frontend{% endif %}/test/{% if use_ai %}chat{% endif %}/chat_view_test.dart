@@ -28,7 +28,7 @@ ChatController numberedReplies() {
 
 Future<void> send(WidgetTester tester, String message) async {
   await tester.enterText(find.byType(TextField), message);
-  await tester.tap(find.byTooltip('Send'));
+  await tester.tap(find.byIcon(Icons.send));
   await tester.pump();
 }
 
@@ -102,7 +102,7 @@ void main() {
     await tester.pump();
     expect(find.text('reply 1'), findsOneWidget);
 
-    await tester.tap(find.byTooltip('New chat'));
+    await tester.tap(find.byIcon(Icons.add_comment_outlined));
     await tester.pump();
     expect(find.text('reply 1'), findsNothing);
     expect(chat.conversationId, isNull);

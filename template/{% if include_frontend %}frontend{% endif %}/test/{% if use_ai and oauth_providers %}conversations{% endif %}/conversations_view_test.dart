@@ -23,7 +23,7 @@ Future<ChatController> openHistory(
       ),
     ),
   );
-  await tester.tap(find.byTooltip('Open navigation menu'));
+  await tester.tap(find.byIcon(Icons.menu));
   await tester.pumpAndSettle();
   return chat;
 }
@@ -55,7 +55,7 @@ void main() {
   testWidgets('deletes a conversation', (tester) async {
     final history = FakeHistory(count: 3);
     await openHistory(tester, history);
-    await tester.tap(find.byTooltip('Delete').first);
+    await tester.tap(find.byIcon(Icons.delete_outline).first);
     await tester.pumpAndSettle();
     expect(history.deleted, ['c3']);
     expect(find.text('Conversation 3'), findsNothing);
