@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
 
+import copier
 import pytest
 import tree_sitter_dart
 import yaml
@@ -337,3 +338,23 @@ def test_android_manifest_lets_the_app_reach_its_backend_and_sign_in(rendered, n
     (cleartext,) = security.iter("domain-config")
     assert cleartext.get("cleartextTrafficPermitted") == "true"
     assert {d.text for d in cleartext.iter("domain")} == {"10.0.2.2", "localhost", "127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"flutter_platforms": []}, "flutter_platforms must name at least one platform"),
+        ({"flutter_platforms": ["windows"]}, "windows"),
+        ({"app_scheme": "myapp"}, "app_scheme must be a reverse domain name"),
+        ({"app_scheme": "com.Example.app"}, "app_scheme must be a reverse domain name"),
+        ({"app_scheme": "com.example.my-app"}, "app_scheme must be a reverse domain name"),
+    ],
+)
+def test_bad_platform_answers_are_refused(template_dir, tmp_path, answers, message):
+    dst = tmp_path / "project"
+    with pytest.raises(ValueError) as refusal:
+        copier.run_copy(
+            str(template_dir), str(dst), data=answers, defaults=True, unsafe=False, quiet=True
+        )
+    assert message in str(refusal.value)
+    assert not dst.exists()

@@ -22,7 +22,8 @@ def test_question_names_are_the_contract() -> None:
     assert list(ASKED) == [
         "project_name", "project_slug", "description", "github_repository",
         "python_version", "deploy_target", "railway_config", "workers", "timeout",
-        "integrations", "extra_secrets", "include_frontend", "backend_url", "cors_origins",
+        "integrations", "extra_secrets", "include_frontend", "flutter_platforms", "app_scheme",
+        "backend_url", "cors_origins",
     ]  # fmt: skip
 
 

@@ -64,9 +64,7 @@ class ChatController extends ChangeNotifier {
     final message = text.trim();
     if (message.isEmpty || _sending) return;
     final reply = ChatMessage(fromUser: false);
-    _messages
-      ..add(ChatMessage(fromUser: true, text: message))
-      ..add(reply);
+    _messages.addAll([ChatMessage(fromUser: true, text: message), reply]);
     _sending = true;
     _error = null;
     notifyListeners();
@@ -95,9 +93,8 @@ class ChatController extends ChangeNotifier {
 
   /// Shows a stored conversation, to continue it.
   void show(String conversationId, List<ChatMessage> messages) {
-    _messages
-      ..clear()
-      ..addAll(messages);
+    _messages.clear();
+    _messages.addAll(messages);
     _conversationId = conversationId;
     _error = null;
     notifyListeners();
