@@ -115,7 +115,7 @@ def test_render_yaml_declares_backend_database_and_secrets(rendered, name: str) 
     assert asked_in_dashboard == answers["third_party_secrets"]
     assert not [v for v in env.values() if "value" in v and v["key"] in asked_in_dashboard]
 
-    if answers["include_frontend"]:
+    if answers["include_frontend"] and "web" in answers["flutter_platforms"]:
         (frontend,) = others
         assert frontend["runtime"] == "static"
         assert f"--dart-define=BACKEND_URL={answers['backend_url']}" in frontend["buildCommand"]

@@ -358,3 +358,21 @@ def test_bad_platform_answers_are_refused(template_dir, tmp_path, answers, messa
         )
     assert message in str(refusal.value)
     assert not dst.exists()
+
+
+@pytest.mark.parametrize("name", WITH_FRONTEND)
+def test_readme_completes_native_projects_without_the_sample_test(rendered, name):
+    """Without --empty, `flutter create` adds test/widget_test.dart, which tests a MyApp
+    this app does not have: `flutter test` would fail on it."""
+    project = rendered(name)
+    readme = project.read("README.md")
+    creates = re.findall(
+        r"^\s*(?:run: )?(flutter create .*)$",
+        readme + project.read(".github/workflows/ci.yml"),
+        re.M,
+    )
+    phones = set(project.answers["flutter_platforms"]) - {"web"}
+    assert bool(creates) == bool(phones)
+    assert all("--empty" in command for command in creates)
+    inline = re.findall(r"`(flutter create [^`]*)`", readme)
+    assert all("--empty" in command for command in inline)
