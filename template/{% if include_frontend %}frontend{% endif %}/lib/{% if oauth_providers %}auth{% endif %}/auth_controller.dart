@@ -69,15 +69,11 @@ class AuthController extends ChangeNotifier {
   /// Restores the stored session, or finishes the web sign-in that the app
   /// was opened at the end of ([openedAt] with `#code=…` or `#error=…`).
   Future<void> start([Uri? openedAt]) async {
-    _begin(AuthStatus.checking);
-    try {
+    await _attempt(() async {
       final returned = openedAt == null ? null : _returnOf(openedAt);
       if (returned != null) await _finish(returned);
       if (_user == null) await _restore();
-    } on Exception catch (error) {
-      _fail(error);
-    }
-    await _settle();
+    });
   }
 
   /// Signs in with [provider] through its sign-in page.
@@ -106,16 +102,11 @@ class AuthController extends ChangeNotifier {
   /// Signs in as the local developer (`POST /api/auth/dev-login`), which
   /// the backend offers in development only.
   Future<void> signInAsDeveloper() async {
-    _begin(AuthStatus.checking);
-    try {
+    await _attempt(() async {
       // No name or email: the backend's own developer user.
       const developer = <String, Object?>{};
-      final answer = await _api.postJson('/api/auth/dev-login', developer);
-      await _signedIn(answer);
-    } on Exception catch (error) {
-      _fail(error);
-    }
-    await _settle();
+      await _signedIn(await _api.postJson('/api/auth/dev-login', developer));
+    });
   }
 
   /// Signs out here and on the backend, which revokes the user's tokens.
@@ -132,14 +123,10 @@ class AuthController extends ChangeNotifier {
 
   /// Deletes the user's account and everything stored for it.
   Future<void> deleteAccount() async {
-    _begin(AuthStatus.checking);
-    try {
+    await _attempt(() async {
       await _api.delete('/api/me');
       await _forget();
-    } on Exception catch (error) {
-      _fail(error);
-    }
-    await _settle();
+    });
   }
 
   Future<void> _restore() async {
@@ -195,6 +182,18 @@ class AuthController extends ChangeNotifier {
     _status = AuthStatus.signedOut;
     notifyListeners();
     unawaited(_store.delete(tokenKey));
+  }
+
+  /// Runs [attempt] while the status says [AuthStatus.checking]; a failure
+  /// leaves its message in [error].
+  Future<void> _attempt(Future<void> Function() attempt) async {
+    _begin(AuthStatus.checking);
+    try {
+      await attempt();
+    } on Exception catch (error) {
+      _fail(error);
+    }
+    await _settle();
   }
 
   void _begin(AuthStatus status) {
