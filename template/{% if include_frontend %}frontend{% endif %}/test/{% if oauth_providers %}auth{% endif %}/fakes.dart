@@ -18,7 +18,7 @@ const ada = {
   'provider': 'google',
 };
 
-http.Response json(int status, Map<String, Object?> body) {
+http.Response jsonResponse(int status, Map<String, Object?> body) {
   final headers = {'content-type': 'application/json'};
   return http.Response(jsonEncode(body), status, headers: headers);
 }
@@ -89,7 +89,7 @@ class FakeAuthBackend {
     final signedIn = request.headers['Authorization'] == 'Bearer $token';
     switch ((request.method, request.url.path)) {
       case ('GET', '/api/auth/providers'):
-        return json(200, {
+        return jsonResponse(200, {
           'providers': ['google', 'microsoft'],
           'dev_login': devLogin,
         });
@@ -97,15 +97,15 @@ class FakeAuthBackend {
         final body = jsonDecode(request.body) as Map<String, Object?>;
         return _exchange(body['code'], body['code_verifier']);
       case ('POST', '/api/auth/dev-login') when devLogin:
-        return json(200, {'access_token': token, 'token_type': 'bearer'});
+        return _issued;
       case ('GET', '/api/me') when signedIn:
-        return json(200, ada);
+        return jsonResponse(200, ada);
       case ('POST', '/api/auth/logout') || ('DELETE', '/api/me') when signedIn:
         return http.Response('', 204);
       case (_, '/api/me' || '/api/auth/logout'):
-        return json(401, {'detail': 'Not signed in'});
+        return jsonResponse(401, {'detail': 'Not signed in'});
     }
-    return json(404, {'detail': 'Not Found'});
+    return jsonResponse(404, {'detail': 'Not Found'});
   }
 
   /// The provider's sign-in page: a code for the challenge it was opened
@@ -121,8 +121,12 @@ class FakeAuthBackend {
   http.Response _exchange(Object? code, Object? verifier) {
     final challenge = codes.remove(code);
     if (verifier is! String || codeChallenge(verifier) != challenge) {
-      return json(400, {'detail': 'Invalid or expired code'});
+      return jsonResponse(400, {'detail': 'Invalid or expired code'});
     }
-    return json(200, {'access_token': token, 'token_type': 'bearer'});
+    return _issued;
+  }
+
+  http.Response get _issued {
+    return jsonResponse(200, {'access_token': token, 'token_type': 'bearer'});
   }
 }
