@@ -161,3 +161,60 @@ def test_flutter_jobs_only_with_the_frontend(rendered, name):
         assert job["needs"] == "frontend"
         assert _runs(job) == built[platform], job_name
         assert job["runs-on"] == ("macos-latest" if platform == "ios" else "ubuntu-latest")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_railway_config_is_type_checked_with_railway(rendered, name):
+    project = rendered(name)
+    jobs = _workflow(project)["jobs"]
+    assert ("railway-config" in jobs) == project.answers["use_railway"]
+    if project.answers["use_railway"]:
+        job = jobs["railway-config"]
+        assert job["defaults"]["run"]["working-directory"] == ".railway"
+        (node,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-node@")]
+        assert int(node["with"]["node-version"]) >= 22, "the railway SDK needs Node 22+"
+        install, check = _runs(job)[-2:]
+        assert install.startswith("npm ci "), "install exactly the committed lock"
+        assert check == "npm run check"
+
+
+def test_default_workflow_is_long_enough_and_tests_flutter(rendered):
+    """The issue's yardstick for the default answers."""
+    text = rendered("default").read(".github/workflows/ci.yml")
+    assert len(text.splitlines()) >= 40
+    assert "flutter test" in text
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_dependabot_watches_what_exists(rendered, name):
+    project = rendered(name)
+    answers = project.answers
+    config = yaml.safe_load(project.read(".github/dependabot.yml"))
+    watched = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
+    expected = {("pip", "/backend"), ("github-actions", "/")}
+    if answers["include_frontend"]:
+        expected.add(("pub", "/frontend"))
+    if answers["use_railway"]:
+        expected.add(("npm", "/.railway"))
+    assert watched == expected
+    for ecosystem, directory in watched - {("github-actions", "/")}:
+        assert (project.path / directory.lstrip("/")).is_dir(), ecosystem
+
+
+@pytest.mark.parametrize("name", ["default", "none-nofrontend"])
+def test_pre_commit_runs_ruff_and_the_merge_conflict_check(rendered, name):
+    project = rendered(name)
+    config = yaml.safe_load(project.read(".pre-commit-config.yaml"))
+    hooks = {hook["id"]: repo for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "check-merge-conflict"} <= set(hooks)
+    for repo in config["repos"]:
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"]), repo["repo"]
+    requirements = project.path / "backend" / "requirements-dev.txt"
+    pinned = (
+        re.search(r"^ruff==(\S+)", requirements.read_text(), re.M)
+        if requirements.exists()
+        else None
+    )
+    if pinned:
+        # The hook and the backend's own ruff must agree, or they fight over formatting.
+        assert hooks["ruff-check"]["rev"] == f"v{pinned[1]}"
