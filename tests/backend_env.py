@@ -39,6 +39,10 @@ APP_VARIABLES = (
     "MICROSOFT_CLIENT_SECRET",
     "WEB_CONCURRENCY",
     "PORT",
+    # A platform's marks: with one, only ENVIRONMENT=production starts.
+    "RENDER",
+    "RAILWAY_ENVIRONMENT",
+    "RAILWAY_ENVIRONMENT_NAME",
 )
 
 

@@ -157,7 +157,8 @@ def test_backend_url_is_required_in_production(monkeypatch: pytest.MonkeyPatch) 
     """Its development default, localhost, is not a setting."""
     values = usable()
     del values["BACKEND_URL"]
-    assert named(refusal(production(monkeypatch, **values))) == {"BACKEND_URL"}
+    message = refusal(production(monkeypatch, **values))
+    assert named(message) == {"BACKEND_URL"} and "BACKEND_URL: unset" in message
 
 
 @pytest.mark.parametrize("origins", ["https://app.product.test/", "https://a.test, http://b.test"])
