@@ -128,6 +128,19 @@ def start_command(project: Path) -> str:
     return next(s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend")
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is pid."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from answer_sets import ANSWER_SETS
-from backend_env import backend_env, free_port, postgres_database, start_command
+from backend_env import backend_env, children, free_port, postgres_database, start_command
 from conftest import Project
 from linters import ruff
 
@@ -130,11 +130,11 @@ class Service:
 
     def master(self) -> int:
         """Gunicorn's master: the shell's child, or the shell itself if it exec'd gunicorn."""
-        masters = [pid for pid in _children(self.process.pid) if "gunicorn" in _cmdline(pid)]
+        masters = [pid for pid in children(self.process.pid) if "gunicorn" in _cmdline(pid)]
         return masters[0] if masters else self.process.pid
 
     def workers(self) -> list[int]:
-        return _children(self.master())
+        return children(self.master())
 
     def stop(self) -> int:
         """SIGTERM to the master, as a platform stops it; the shell exits with its status."""
@@ -146,18 +146,6 @@ class Service:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         return self.process.returncode
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
-        except (OSError, ValueError):
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            children.append(int(status.parent.name))
-    return children
 
 
 def _cmdline(pid: int) -> str:
