@@ -31,11 +31,20 @@ from typing import IO
 
 import pytest
 
+from answer_sets import ANSWER_SETS
 from backend_env import APP_VARIABLES, CACHE, children
 from conftest import Project
 
 JOURNEY = re.compile(r"^<!-- journey: ([a-z ,]+) -->\n```sh\n(.*?)^```$", re.M | re.S)
-TARGETS = ["both", "railway", "render", "none"]
+# Every deploy target, and with them every second-terminal variant: sign in and stream
+# (default), sign in and /api/me, stream without sign-in, the readiness check.
+JOURNEYS = {
+    "both": ANSWER_SETS["default"],
+    "railway": ANSWER_SETS["microsoft-only"],
+    "render": {"deploy_target": "render", "integrations": ["anthropic"]},
+    "none": ANSWER_SETS["none"],
+}
+ROLES = ["server", "client", "shell", "shell, after a model change"]
 STEP_SECONDS = 600
 # What the test itself adds to app/models.py before "after a model change".
 MODEL_CHANGE = '''
@@ -201,16 +210,29 @@ def streamed_text(output: str) -> str:
     )
 
 
+@pytest.mark.parametrize("name", ANSWER_SETS)
+def test_every_readme_marks_its_journey(rendered: Callable[[str], Project], name: str) -> None:
+    """What the journey runs is what the reader reads: four marked blocks, in order, the
+    second-terminal one signing in where there is sign-in and streaming where there is chat."""
+    project = rendered(name)
+    steps = dict(journey(project.read("README.md")))
+    assert list(steps) == ROLES
+    client = steps["client"]
+    assert ("/api/auth/dev-login" in client) == bool(project.answers["oauth_providers"])
+    assert ("/api/chat/stream" in client) == project.answers["use_ai"]
+    assert all(line.startswith(("TOKEN=", "curl ")) for line in client.splitlines())
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", JOURNEYS)
 def test_the_readme_commands_work_as_written(
     render: Callable[..., Project], tmp_path: Path, target: str
 ) -> None:
     started = time.monotonic()
-    project = render({"deploy_target": target})
+    project = render(JOURNEYS[target])
+    assert project.answers["deploy_target"] == target
     steps = journey(project.read("README.md"))
-    roles = [role for role, _ in steps]
-    assert roles == ["server", "client", "shell", "shell, after a model change"], roles
+    assert [role for role, _ in steps] == ROLES
     answers = project.answers
     python = f"python{answers['python_version']}"
     env = user_environment(wheelhouse(project.path / "backend", python))
