@@ -12,6 +12,7 @@ from app.core.config import (
     Settings,
     async_database_url,
     development_secret_key,
+    load_settings,
     placeholder_reason,
     validate_required,
 )
@@ -198,6 +199,16 @@ def test_on_a_platform_production_starts(monkeypatch: pytest.MonkeyPatch) -> Non
     settings = production(monkeypatch, **usable())
     monkeypatch.setenv("RENDER", "true")
     validate_required(settings, under_gunicorn=True)
+
+
+def test_a_mistyped_environment_is_named_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    with pytest.raises(SystemExit) as exit_info:
+        load_settings()
+    message = str(exit_info.value.code)
+    assert named(message) == {"ENVIRONMENT"} and "'production'" in message
 
 
 def test_every_refusal_line_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:

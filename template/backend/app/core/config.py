@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import model_validator
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.features import REQUIRED_IN_PRODUCTION
@@ -309,6 +309,16 @@ def validate_required(settings: Settings, *, under_gunicorn: bool = False) -> No
         raise SystemExit(refusal(problems))
 
 
+def load_settings() -> Settings:
+    """Settings(), or a refusal naming each variable whose value has the wrong form
+    (ENVIRONMENT=prod), in place of a validation traceback. Values are not repeated."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [f"{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()]
+        raise SystemExit(refusal(problems)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
