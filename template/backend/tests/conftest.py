@@ -105,7 +105,7 @@ def live_url(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture
-def production_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+def production_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings that pass production's start-up checks. The database URL is Postgres, as
     production insists; nothing here connects to it."""
     for name in REQUIRED_IN_PRODUCTION:
