@@ -39,6 +39,10 @@ APP_VARIABLES = (
     "MICROSOFT_CLIENT_SECRET",
     "WEB_CONCURRENCY",
     "PORT",
+    # A platform's marks: with one, only ENVIRONMENT=production starts.
+    "RENDER",
+    "RAILWAY_ENVIRONMENT",
+    "RAILWAY_ENVIRONMENT_NAME",
 )
 
 
@@ -122,6 +126,19 @@ def start_command(project: Path) -> str:
         return procfile.read_text().strip().removeprefix("web:").strip()
     blueprint = yaml.safe_load((project / "render.yaml").read_text())
     return next(s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend")
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is pid."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
 
 
 def free_port() -> int:

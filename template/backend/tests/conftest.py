@@ -32,8 +32,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings, get_settings
+from app.core.features import REQUIRED_IN_PRODUCTION
 from app.db import create_engine, create_sessionmaker, migrate
 from main import create_app
+
+# Where the production tests pretend to be served (.test: reserved, no real host).
+PRODUCTION_BACKEND_URL = "https://api.product.test"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -98,3 +102,17 @@ def live_url(settings: Settings) -> Iterator[str]:
     """The app, served over real HTTP like in production (its own engine and loop)."""
     with serve(create_app(settings)) as url:
         yield url
+
+
+@pytest.fixture
+def production_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings that pass production's start-up checks. The database URL is Postgres, as
+    production insists; nothing here connects to it."""
+    for name in REQUIRED_IN_PRODUCTION:
+        monkeypatch.setenv(name, secrets.token_urlsafe(32))
+    return Settings(
+        environment="production",
+        database_url="postgresql://app:unused@127.0.0.1:9/app",
+        backend_url=PRODUCTION_BACKEND_URL,
+        cors_origins="https://app.product.test",
+    )

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from app.core.features import PLATFORM_HOSTS, REQUIRED_IN_PRODUCTION
+from app.core.features import PLATFORM_HOSTS
 from main import create_app
 
 
@@ -48,19 +48,8 @@ async def test_cors_allows_the_configured_origins_only(
 
 
 @pytest.fixture
-async def production_app(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings
-) -> AsyncIterator[FastAPI]:
-    for name in REQUIRED_IN_PRODUCTION:
-        monkeypatch.setenv(name, "p" * 64)
-    app = create_app(
-        Settings(
-            environment="production",
-            database_url=settings.database_url,
-            backend_url="https://api.example.com",
-            cors_origins="https://app.example.com",
-        )
-    )
+async def production_app(production_settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(production_settings)
 
     @app.get("/boom")
     async def boom() -> None:
@@ -70,7 +59,7 @@ async def production_app(
     await app.state.engine.dispose()
 
 
-def production_client(app: FastAPI, host: str = "api.example.com") -> httpx.AsyncClient:
+def production_client(app: FastAPI, host: str = "api.product.test") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url=f"https://{host}")
 
@@ -90,7 +79,7 @@ async def test_production_has_no_interactive_docs(production_app: FastAPI) -> No
         assert (await client.get("/openapi.json")).status_code == 404
 
 
-@pytest.mark.parametrize("host", ["api.example.com", "localhost", *PLATFORM_HOSTS])
+@pytest.mark.parametrize("host", ["api.product.test", "localhost", *PLATFORM_HOSTS])
 async def test_production_answers_its_own_hosts(production_app: FastAPI, host: str) -> None:
     async with production_client(production_app, host) as client:
         assert (await client.get("/health")).status_code == 200

@@ -24,10 +24,11 @@ SIGN_IN_PATH = "/api/auth/"
 def build_oauth(settings: Settings) -> OAuth:
     oauth = OAuth()
     for provider in features.OAUTH_PROVIDERS:
+        client_id, client_secret = settings.oauth_client(provider)
         oauth.register(
             name=provider,
-            client_id=settings.value_of(f"{provider.upper()}_CLIENT_ID"),
-            client_secret=settings.value_of(f"{provider.upper()}_CLIENT_SECRET"),
+            client_id=client_id,
+            client_secret=client_secret,
             server_metadata_url=OIDC_METADATA[provider],
             client_kwargs={"scope": "openid email profile"},
         )

@@ -91,9 +91,8 @@ class OfflineProvider:
 
 
 def provider_from_settings(settings: Settings) -> ChatProvider:
-    api_key = settings.value_of("ANTHROPIC_API_KEY")
-    if api_key:
-        client = anthropic.AsyncAnthropic(api_key=api_key)
-        return AnthropicProvider(client, settings.value_of("ANTHROPIC_MODEL") or DEFAULT_MODEL)
+    if settings.anthropic_api_key:
+        client = anthropic.AsyncAnthropic(api_key=settings.anthropic_api_key)
+        return AnthropicProvider(client, settings.anthropic_model or DEFAULT_MODEL)
     # Production never gets here: validate_required() insists on ANTHROPIC_API_KEY.
     return OfflineProvider()

@@ -44,12 +44,12 @@ def oidc(provider: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOIDC]:
 
 
 @pytest.fixture
-async def sign_in_app(
-    oidc: FakeOIDC, provider: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[FastAPI]:
-    monkeypatch.setenv(f"{provider.upper()}_CLIENT_ID", oidc.client_id)
-    monkeypatch.setenv(f"{provider.upper()}_CLIENT_SECRET", oidc.client_secret)
-    app = create_app(settings)
+async def sign_in_app(oidc: FakeOIDC, provider: str, settings: Settings) -> AsyncIterator[FastAPI]:
+    client = {
+        f"{provider}_client_id": oidc.client_id,
+        f"{provider}_client_secret": oidc.client_secret,
+    }
+    app = create_app(settings.model_copy(update=client))
     yield app
     await app.state.engine.dispose()
 
