@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.json"
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+TEMPLATE_PARTS = ("copier.yml", "hooks", "locks", "template")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "node_modules", ".dart_tool")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",

@@ -18,7 +18,7 @@ from backend_env import backend_venv
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+TEMPLATE_PARTS = ("copier.yml", "hooks", "locks", "template")
 
 
 @dataclass(frozen=True)
