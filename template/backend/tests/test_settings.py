@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.core.config import (
@@ -69,7 +71,7 @@ def test_production_with_everything_set_starts(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_required_values_are_also_read_from_the_env_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("".join(f"{name}={STRONG_SECRET}\n" for name in REQUIRED_IN_PRODUCTION))
@@ -109,7 +111,7 @@ def test_cors_origins_are_a_comma_separated_list() -> None:
 
 
 def test_other_variables_come_from_the_environment_then_the_env_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("EXAMPLE_API_KEY=from-file\nEXAMPLE_MODEL=from-file\n")
