@@ -57,7 +57,11 @@ def backend_venv(backend_dir: Path) -> Path:
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
             # Into the cache, not backend_dir/.venv: the rendered project stays as it was.
-            env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+            env = {
+                **os.environ,
+                "UV_PROJECT_ENVIRONMENT": str(venv),
+                "UV_PYTHON_DOWNLOADS": "never",
+            }
             env.pop("VIRTUAL_ENV", None)
             subprocess.run(
                 [*UV, "sync", "--locked", "--quiet", "--no-config", "--python", sys.executable],
