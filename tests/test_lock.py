@@ -4,10 +4,12 @@ exact export, and every direct dependency there for a reason."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -49,9 +51,20 @@ DEV_USES = {
     "pytest": r"^import pytest\b",
     "pytest-asyncio": r"^async def test_",
     "httpx2": r"^import httpx2\b",
+    "cryptography": r"^from cryptography\b",
     "ruff": r"\buv run ruff\b",
     "mypy": r"\buv run mypy\b",
 }
+
+
+# Modules whose distribution has another name.
+DISTRIBUTIONS = {
+    "jwt": "pyjwt",
+    "pydantic_settings": "pydantic-settings",
+    "sse_starlette": "sse-starlette",
+}
+# Imported, but only through FastAPI's own API (it pins the versions it supports).
+VIA_FASTAPI = {"starlette", "pydantic"}
 
 
 def _uv(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -157,3 +170,25 @@ def test_the_template_tests_with_the_uv_projects_ask_for(rendered) -> None:
     (pin,) = [p for p in extra["optional-dependencies"]["test"] if p.startswith("uv==")]
     project = tomllib.loads(rendered("default").read("backend/pyproject.toml"))
     assert project["tool"]["uv"]["required-version"] == ">=" + pin.removeprefix("uv==")
+
+
+@pytest.mark.parametrize("name", LOCK_SETS)
+def test_every_import_is_a_direct_dependency(rendered, name: str) -> None:
+    """What the code imports is pinned by name, not present by chance through another
+    package (the way `import httpx` outlived the httpx it meant)."""
+    project = rendered(name)
+    backend = project.path / "backend"
+    pyproject = tomllib.loads((backend / "pyproject.toml").read_text())
+    service = {_name(r) for r in pyproject["project"]["dependencies"]}
+    dev = service | {_name(r) for r in pyproject["dependency-groups"]["dev"]}
+    first_party = {"app", "main", "tests", "gunicorn"} | set(sys.stdlib_module_names)
+    for path in backend.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules |= {
+            n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level
+        }
+        declared = dev if path.relative_to(backend).parts[0] == "tests" else service
+        for module in {m.split(".")[0] for m in modules if m} - first_party - VIA_FASTAPI:
+            distribution = DISTRIBUTIONS.get(module, module.replace("_", "-"))
+            assert distribution in declared, f"{path.relative_to(backend)} imports {module}"
