@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 # Settings come from the environment: the test values go in before the app is imported.
 # Keys from backend/.env must not reach the tests, so each one is set here, even if empty.
@@ -25,11 +26,12 @@ if not os.environ.get("DATABASE_URL"):
     database_file = Path(tempfile.mkdtemp(prefix="backend-tests-")) / "test.db"
     os.environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{database_file}"
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from app.core.config import Settings, get_settings
 from app.core.features import REQUIRED_IN_PRODUCTION
@@ -59,9 +61,9 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+async def client(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
@@ -75,7 +77,7 @@ async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 
 @contextmanager
-def serve(app: FastAPI | object, lifespan: str = "on") -> Iterator[str]:
+def serve(app: ASGIApp, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL."""
     # The asyncio loop: uvloop complains when it is stopped outside the main thread.
     config = uvicorn.Config(

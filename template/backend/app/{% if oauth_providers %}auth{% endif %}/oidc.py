@@ -3,7 +3,7 @@ from login to callback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from authlib.integrations.starlette_client import OAuth
 from starlette.middleware.sessions import SessionMiddleware
@@ -35,10 +35,10 @@ def build_oauth(settings: Settings) -> OAuth:
     return oauth
 
 
-def issuer_check(issuer: str) -> Callable[[dict, str], bool]:
+def issuer_check(issuer: str) -> Callable[[Mapping[str, object], str], bool]:
     # Microsoft's multi-tenant metadata names its issuer with a {tenantid} placeholder
     # that each token fills in with its own tenant (the `tid` claim).
-    def matches(claims: dict, value: str) -> bool:
+    def matches(claims: Mapping[str, object], value: str) -> bool:
         return value == issuer.replace("{tenantid}", str(claims.get("tid", "")))
 
     return matches

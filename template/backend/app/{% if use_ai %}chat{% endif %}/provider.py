@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import anthropic
+from anthropic.types import MessageParam
 
 from app.core.config import Settings
 
@@ -59,7 +60,7 @@ class AnthropicProvider:
                 model=self._model,
                 max_tokens=MAX_REPLY_TOKENS,
                 system=SYSTEM_PROMPT,
-                messages=[{"role": turn.role, "content": turn.content} for turn in turns],
+                messages=[_message(turn) for turn in turns],
             ) as stream:
                 async for text in stream.text_stream:
                     yield TextDelta(text)
@@ -70,6 +71,12 @@ class AnthropicProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _message(turn: Turn) -> MessageParam:
+    if turn.role == "user":
+        return {"role": "user", "content": turn.content}
+    return {"role": "assistant", "content": turn.content}
 
 
 class OfflineProvider:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -19,19 +19,19 @@ from main import create_app
 from tests.conftest import PRODUCTION_BACKEND_URL
 
 
-def client_for(app: FastAPI, base_url: str = "http://localhost:8000") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+def client_for(app: FastAPI, base_url: str = "http://localhost:8000") -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=base_url)
 
 
 @pytest.fixture
-async def development(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def development(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
     app = create_app(settings.model_copy(update={"environment": "development"}))
     async with client_for(app) as client:
         yield client
     await app.state.engine.dispose()
 
 
-async def sign_in(client: httpx.AsyncClient, **body: str) -> dict[str, str]:
+async def sign_in(client: httpx2.AsyncClient, **body: str) -> dict[str, str]:
     response = await client.post("/api/auth/dev-login", json=body or None)
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -40,7 +40,7 @@ async def sign_in(client: httpx.AsyncClient, **body: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-async def test_dev_login_signs_in_a_developer(development: httpx.AsyncClient) -> None:
+async def test_dev_login_signs_in_a_developer(development: httpx2.AsyncClient) -> None:
     response = await development.get("/api/me", headers=await sign_in(development))
     assert response.status_code == 200
     me = response.json()
@@ -48,7 +48,7 @@ async def test_dev_login_signs_in_a_developer(development: httpx.AsyncClient) ->
 
 
 async def test_dev_login_takes_an_email_and_a_name(
-    development: httpx.AsyncClient, db: AsyncSession
+    development: httpx2.AsyncClient, db: AsyncSession
 ) -> None:
     email = "Ada@Example.com"
     first = await sign_in(development, email=email, name="Ada")
@@ -63,7 +63,7 @@ async def test_dev_login_takes_an_email_and_a_name(
 
 
 async def test_the_token_is_a_session_token(
-    development: httpx.AsyncClient, settings: Settings
+    development: httpx2.AsyncClient, settings: Settings
 ) -> None:
     """The same kind the OAuth callback issues: signed with SECRET_KEY, naming the user."""
     headers = await sign_in(development)
@@ -74,13 +74,13 @@ async def test_the_token_is_a_session_token(
 
 @pytest.mark.parametrize("body", [{"email": "not an address"}, {"name": ""}])
 async def test_dev_login_refuses_nonsense(
-    development: httpx.AsyncClient, body: dict[str, str]
+    development: httpx2.AsyncClient, body: dict[str, str]
 ) -> None:
     response = await development.post("/api/auth/dev-login", json=body)
     assert response.status_code == 422
 
 
-async def test_there_is_no_dev_login_in_test(client: httpx.AsyncClient) -> None:
+async def test_there_is_no_dev_login_in_test(client: httpx2.AsyncClient) -> None:
     assert (await client.post("/api/auth/dev-login")).status_code == 404
 
 
@@ -95,7 +95,7 @@ async def test_there_is_no_dev_login_in_production(production_settings: Settings
 
 
 async def test_the_app_learns_the_sign_in_options(
-    development: httpx.AsyncClient, client: httpx.AsyncClient
+    development: httpx2.AsyncClient, client: httpx2.AsyncClient
 ) -> None:
     options = (await development.get("/api/auth/providers")).json()
     assert options == {"providers": list(OAUTH_PROVIDERS), "dev_login": True}
