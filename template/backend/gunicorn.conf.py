@@ -49,6 +49,6 @@ def on_starting(server: Arbiter) -> None:
     # settings, or whose workers' pools could exceed the database's max_connections,
     # then bring the schema up to date (an advisory lock in migrations/env.py
     # serialises this with other instances and the platform's pre-deploy command).
-    validate_required(get_settings())
+    validate_required(get_settings(), under_gunicorn=True)
     check_connection_budget(get_settings(), server.cfg.workers)
     migrate()

@@ -10,7 +10,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 from app.core.config import BACKEND_DIR, Settings
@@ -32,10 +37,19 @@ def create_engine(database_url: str, pool_size: int = 5, max_overflow: int = 10)
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
     pool = {} if sqlite else {"pool_size": pool_size, "max_overflow": max_overflow}
     # pre_ping: a platform's Postgres may drop idle connections between requests.
-    engine = create_async_engine(database_url, pool_pre_ping=True, **pool)
+    engine = create_async_engine(
+        database_url, pool_pre_ping=True, connect_args=connect_args(database_url), **pool
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _share_sqlite_file)
     return engine
+
+
+def connect_args(database_url: str) -> dict[str, float]:
+    # A URL holds only text; asyncpg wants its connect timeout (libpq's connect_timeout,
+    # renamed in config.async_database_url) as a number.
+    timeout = make_url(database_url).query.get("timeout")
+    return {"timeout": float(timeout)} if isinstance(timeout, str) else {}
 
 
 def _share_sqlite_file(connection: DBAPIConnection, _record: object) -> None:
@@ -51,7 +65,7 @@ def _share_sqlite_file(connection: DBAPIConnection, _record: object) -> None:
     cursor.close()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
@@ -109,7 +123,9 @@ class ConnectionBudget:
 async def _connection_limits(database_url: str) -> tuple[int, int]:
     """max_connections and the slots reserved for superusers (and, from Postgres 16,
     for roles with pg_use_reserved_connections)."""
-    engine = create_async_engine(database_url, poolclass=NullPool)
+    engine = create_async_engine(
+        database_url, poolclass=NullPool, connect_args=connect_args(database_url)
+    )
     try:
         async with engine.connect() as connection:
             row = (
