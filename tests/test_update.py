@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -107,9 +108,12 @@ def read_answers(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
-def copy_project(src: str, dst: Path, answers: dict) -> Path:
-    """Copy release v1.0.0 as a user would (no --trust), then put it under git."""
-    copier.run_copy(src, dst, data=answers, defaults=True, unsafe=False, quiet=True, vcs_ref=OLD)
+def copy_project(src: str, dst: Path, answers: dict, vcs_ref: str = OLD) -> Path:
+    """Copy a release (v1.0.0 unless told) as a user would (no --trust), then put it
+    under git."""
+    copier.run_copy(
+        src, dst, data=answers, defaults=True, unsafe=False, quiet=True, vcs_ref=vcs_ref
+    )
     git(dst, "init", "--quiet", "--initial-branch=main")
     commit_all(dst, "Generate from the template")
     return dst
@@ -128,6 +132,13 @@ def update_project(project: Path, vcs_ref: str | None = NEW, **data: str) -> Non
     )
 
 
+def tools_env(**env: str) -> dict[str, str]:
+    """The environment of a shell that has the Copier these tests run on PATH, as the
+    workflow's setup-python + pip install give it (and pipx gives a user)."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, "PATH": path, **env}
+
+
 def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run a step of the generated update workflow as GitHub runs a `shell: bash` step."""
     steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
@@ -135,7 +146,7 @@ def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProces
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=project,
-        env={**os.environ, **env},
+        env=tools_env(GITHUB_ACTIONS="true", **env),
         capture_output=True,
         text=True,
         check=False,
@@ -143,7 +154,8 @@ def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProces
 
 
 def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
-    return run_step(project, "Check for conflicts")
+    """The workflow's check: conflicts left, and deleted files that had the user's edits."""
+    return run_step(project, "Check the update")
 
 
 def assert_clean_update(project: Path, env_before: bytes) -> None:
@@ -440,3 +452,149 @@ def test_update_workflow_is_lint_clean_and_pins_the_tested_copier(rendered) -> N
     test_extra = pyproject["project"]["optional-dependencies"]["test"]
     (pin,) = [p for p in test_extra if p.startswith("copier==")]
     assert f"pip install {pin}" in runs
+
+
+# ---------------------------------------------------------------------------------------
+# Files a release moves. Copier 9.19.1 deletes the old file and writes the new one without
+# the user's edit, exits 0 and says nothing; the project's update check must not.
+# ---------------------------------------------------------------------------------------
+CHECK_SCRIPT = "scripts/check_template_update.py"
+README_CHECK = "python3 " + CHECK_SCRIPT
+LOST_EDIT = re.compile(r"^(?P<path>\S+): the update deleted it.*: (?P<command>git .+)$", re.M)
+
+
+def edit_line(path: str) -> str:
+    return f"# Our change to {path}: keep it through every template update."
+
+
+def append_edit(project: Path, path: str) -> str:
+    line = edit_line(path)
+    file = project / path
+    file.write_text(file.read_text() + line + "\n")
+    return line
+
+
+def readme_check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The check as the generated README types it."""
+    readme = (project / "README.md").read_text()
+    (command,) = [line for line in readme.splitlines() if line.startswith(README_CHECK)]
+    command = command.split("#", 1)[0].strip()
+    return subprocess.run(
+        ["bash", "-c", shlex.join([*shlex.split(command), *args])],
+        cwd=project,
+        env=tools_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def lost_edits(check: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """{deleted file: the command the check gives to show the user's change}."""
+    return {m["path"]: m["command"] for m in LOST_EDIT.finditer(check.stdout)}
+
+
+def shown(project: Path, command: str) -> str:
+    return subprocess.run(
+        ["bash", "-c", command], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def anywhere(project: Path, text: str) -> list[str]:
+    """The files outside .git that contain `text`."""
+    return [
+        str(p.relative_to(project))
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts and text in p.read_text(errors="replace")
+    ]
+
+
+@pytest.fixture(scope="module")
+def moving_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny template whose v2 moves app/chat.py to app/chat/routes.py and app/health.py
+    to app/health/__init__.py, and changes nothing else: the mechanism on its own."""
+    repo = tmp_path_factory.mktemp("moving-template")
+    tpl = repo / "template"
+    (repo / "copier.yml").write_text(
+        "_subdirectory: template\nname:\n  type: str\n  default: demo\n"
+    )
+    files = {
+        "{{_copier_conf.answers_file}}.jinja": "{{ _copier_answers | to_nice_yaml }}",
+        "README.md.jinja": "# {{ name }}\n",
+        "app/chat.py": 'def reply() -> str:\n    return "hello"\n',
+        "app/health.py": 'STATUS = "ok"\n',
+    }
+    for path, text in files.items():
+        (tpl / path).parent.mkdir(parents=True, exist_ok=True)
+        (tpl / path).write_text(text)
+    (tpl / "scripts").mkdir()
+    shutil.copy2(REPO / "template" / CHECK_SCRIPT, tpl / CHECK_SCRIPT)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "v1")
+    git(repo, "tag", "v1")
+    (tpl / "app/chat").mkdir()
+    (tpl / "app/chat.py").rename(tpl / "app/chat/routes.py")
+    (tpl / "app/health").mkdir()
+    (tpl / "app/health.py").rename(tpl / "app/health/__init__.py")
+    commit_all(repo, "v2: one folder per feature")
+    git(repo, "tag", "v2")
+    return repo
+
+
+def test_check_names_a_moved_file_whose_edit_the_update_dropped(
+    moving_template: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(moving_template), tmp_path / "project", {}, vcs_ref="v1")
+    edit = append_edit(project, "app/chat.py")
+    commit_all(project, "Our change")
+
+    update_project(project, vcs_ref="v2")
+
+    # What Copier does: the edited file is gone, its replacement lacks the edit, no marker.
+    assert not (project / "app/chat.py").exists()
+    assert (project / "app/chat/routes.py").read_text() == 'def reply() -> str:\n    return "hello"\n'
+    assert anywhere(project, edit) == []
+    assert anywhere(project, "\n<<<<<<< ") == []
+    # What the check does: exit 1, the edited file named with a command that shows the edit;
+    # the unedited moved file is not named.
+    check = subprocess.run(
+        [sys.executable, CHECK_SCRIPT], cwd=project, env=tools_env(),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert check.returncode == 1, check.stdout + check.stderr
+    lost = lost_edits(check)
+    assert list(lost) == ["app/chat.py"], check.stdout
+    assert re.fullmatch(r"git diff [0-9a-f]{12} [0-9a-f]{12}:app/chat\.py", lost["app/chat.py"])
+    diff = shown(project, lost["app/chat.py"])
+    assert f"\n+{edit}\n" in diff
+    assert [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"] == [f"+{edit}"]
+    # Once the update is committed the same check, given the commit before it, still finds
+    # it, and the command it gave still works.
+    commit_all(project, "Update from the template (v2)")
+    again = subprocess.run(
+        [sys.executable, CHECK_SCRIPT, "HEAD~1"], cwd=project, env=tools_env(),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert lost_edits(again) == lost
+    assert f"\n+{edit}\n" in shown(project, lost["app/chat.py"])
+
+
+def test_check_passes_when_the_moved_files_were_not_edited(
+    moving_template: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(moving_template), tmp_path / "project", {}, vcs_ref="v1")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "Our notes.\n")  # an edit in a file that stays
+    commit_all(project, "Our notes")
+
+    update_project(project, vcs_ref="v2")
+
+    assert not (project / "app/chat.py").exists()
+    check = subprocess.run(
+        [sys.executable, CHECK_SCRIPT], cwd=project, env=tools_env(),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout == ""
+    assert readme.read_text() == "# demo\nOur notes.\n"
