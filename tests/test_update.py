@@ -7,6 +7,7 @@ the same script the generated template-update workflow runs before it opens a pu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ import pytest
 import yaml
 
 from backend_env import backend_env
-from conftest import REPO
+from conftest import REPO, TEMPLATE_PARTS, render_project
 from linters import actionlint, zizmor
 
 OLD, NEW = "v1.0.0", "v1.1.0"
@@ -460,6 +462,7 @@ def test_update_workflow_is_lint_clean_and_pins_the_tested_copier(rendered) -> N
 # ---------------------------------------------------------------------------------------
 CHECK_SCRIPT = "scripts/check_template_update.py"
 README_CHECK = "python3 " + CHECK_SCRIPT
+TINY_CHAT = 'def reply() -> str:\n    return "hello"\n'
 LOST_EDIT = re.compile(r"^(?P<path>\S+): the update deleted it.*: (?P<command>git .+)$", re.M)
 
 
@@ -500,6 +503,14 @@ def shown(project: Path, command: str) -> str:
     ).stdout
 
 
+def changed_lines(diff: str) -> list[str]:
+    return [
+        line
+        for line in diff.splitlines()
+        if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- "))
+    ]
+
+
 def anywhere(project: Path, text: str) -> list[str]:
     """The files outside .git that contain `text`."""
     return [
@@ -521,7 +532,7 @@ def moving_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = {
         "{{_copier_conf.answers_file}}.jinja": "{{ _copier_answers | to_nice_yaml }}",
         "README.md.jinja": "# {{ name }}\n",
-        "app/chat.py": 'def reply() -> str:\n    return "hello"\n',
+        "app/chat.py": TINY_CHAT,
         "app/health.py": 'STATUS = "ok"\n',
     }
     for path, text in files.items():
@@ -552,7 +563,7 @@ def test_check_names_a_moved_file_whose_edit_the_update_dropped(
 
     # What Copier does: the edited file is gone, its replacement lacks the edit, no marker.
     assert not (project / "app/chat.py").exists()
-    assert (project / "app/chat/routes.py").read_text() == 'def reply() -> str:\n    return "hello"\n'
+    assert (project / "app/chat/routes.py").read_text() == TINY_CHAT
     assert anywhere(project, edit) == []
     assert anywhere(project, "\n<<<<<<< ") == []
     # What the check does: exit 1, the edited file named with a command that shows the edit;
@@ -567,7 +578,7 @@ def test_check_names_a_moved_file_whose_edit_the_update_dropped(
     assert re.fullmatch(r"git diff [0-9a-f]{12} [0-9a-f]{12}:app/chat\.py", lost["app/chat.py"])
     diff = shown(project, lost["app/chat.py"])
     assert f"\n+{edit}\n" in diff
-    assert [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"] == [f"+{edit}"]
+    assert changed_lines(diff) == [f"+{edit}"]
     # Once the update is committed the same check, given the commit before it, still finds
     # it, and the command it gave still works.
     commit_all(project, "Update from the template (v2)")
@@ -598,3 +609,159 @@ def test_check_passes_when_the_moved_files_were_not_edited(
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout == ""
     assert readme.read_text() == "# demo\nOur notes.\n"
+
+
+# ---------------------------------------------------------------------------------------
+# The real thing: the last release, rebuilt from this repository's history, updated to the
+# working tree. LAST_RELEASE is the commit v0.1.0 users have; NEXT stands for the release
+# being prepared.
+# ---------------------------------------------------------------------------------------
+LAST_RELEASE, PREVIOUS, NEXT = "bdc294c4cf56b0e83bf1b57fd5d84b1cfbf442f2", "v0.1.0", "v1.0.0"
+# Files the restructure moves that a team is most likely to have edited.
+EDITED_MOVED = [
+    "backend/app/api/chat.py",
+    "backend/app/services/ai.py",
+    "backend/app/core/security.py",
+]
+UNEDITED_MOVED = "backend/app/api/health.py"
+# Answer sets of the last release that together generate every file it could generate.
+PREVIOUS_ANSWER_SETS = [
+    {},
+    {"deploy_target": "railway", "railway_config": "json"},
+    {"integrations": []},
+    {"integrations": ["google_oauth"]},
+]
+
+
+@pytest.fixture(scope="module")
+def releases(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LAST_RELEASE's template tagged PREVIOUS, and the working tree on top tagged NEXT."""
+    repo = tmp_path_factory.mktemp("releases")
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", LAST_RELEASE, *TEMPLATE_PARTS],
+        capture_output=True,
+        check=False,
+    )
+    assert archive.returncode == 0, (
+        f"{LAST_RELEASE} (release {PREVIOUS}) is not in this clone's history"
+        f" (git fetch --unshallow): {archive.stderr.decode()}"
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(repo, filter="data")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, f"Release {PREVIOUS}", force=True)
+    git(repo, "tag", PREVIOUS)
+    for part in TEMPLATE_PARTS:
+        shutil.rmtree(repo / part) if (repo / part).is_dir() else (repo / part).unlink()
+    shutil.copytree(template_dir, repo, dirs_exist_ok=True)
+    commit_all(repo, f"Release {NEXT}", force=True)
+    git(repo, "tag", NEXT)
+    return repo
+
+
+def test_update_across_the_restructure_stops_on_each_edited_moved_file(
+    releases: Path, tmp_path: Path
+) -> None:
+    url = "git+" + releases.as_uri()
+    project = copy_project(url, tmp_path / "project", {}, vcs_ref=PREVIOUS)
+    edits = {path: append_edit(project, path) for path in EDITED_MOVED}
+    env_before = make_user_edits(project)  # commits the edits above too
+
+    update_project(project, vcs_ref=NEXT)
+
+    assert read_answers(project)["_commit"] == NEXT
+    for path, edit in edits.items():
+        assert not (project / path).exists(), f"{path} did not move"
+        assert anywhere(project, edit) == [], f"Copier carried {path}'s edit over"
+    assert not (project / UNEDITED_MOVED).exists(), f"{UNEDITED_MOVED} did not move"
+    # The workflow's step: fails, annotates each edited file, and prints each change
+    # (its runner's clone is gone when the job ends).
+    step = conflict_check(project)
+    assert step.returncode == 1, step.stdout + step.stderr
+    for path, edit in edits.items():
+        assert (
+            f"::error file={path}::the update deleted it, and it had your changes: " in step.stdout
+        )
+        assert f"::group::Your changes to {path}\n" in step.stdout
+        assert f"\n+{edit}\n" in step.stdout
+    assert UNEDITED_MOVED not in step.stdout
+    # The README's command: names the same files, each with a command that shows the edit.
+    check = readme_check(project)
+    assert check.returncode == 1, check.stdout + check.stderr
+    lost = lost_edits(check)
+    assert sorted(lost) == sorted(EDITED_MOVED), check.stdout
+    for path, command in lost.items():
+        assert changed_lines(shown(project, command)) == [f"+{edits[path]}"], command
+    # Everything else the user did is still there.
+    assert (project / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+    assert (project / ".gitignore").read_text().endswith("\n" + USER_GITIGNORE_LINE + "\n")
+    assert (project / USER_ROUTE).read_text() == '"""Our own endpoints."""\n'
+    assert (project / "backend/.env").read_bytes() == env_before
+
+
+def test_update_across_the_restructure_passes_the_check_without_edits_there(
+    releases: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(releases), tmp_path / "project", {}, vcs_ref=PREVIOUS)
+    env_before = make_user_edits(project)
+
+    update_project(project, vcs_ref=NEXT)
+
+    assert not (project / UNEDITED_MOVED).exists(), f"{UNEDITED_MOVED} did not move"
+    assert_clean_update(project, env_before)
+    assert readme_check(project).returncode == 0
+
+
+@pytest.mark.parametrize("deploy_target", ["railway", "both"])
+def test_railway_json_project_updates_to_infrastructure_as_code(
+    releases: Path, tmp_path: Path, deploy_target: str
+) -> None:
+    """Railway stopped reading railway.json on 2026-12-01: the release that drops the
+    question moves such a project to .railway/railway.ts with no answer to give."""
+    answers = {"deploy_target": deploy_target, "railway_config": "json"}
+    project = copy_project(str(releases), tmp_path / "project", answers, vcs_ref=PREVIOUS)
+    assert (project / "backend/railway.json").is_file()
+    assert not (project / ".railway").exists()
+    env_before = make_user_edits(project)
+
+    update_project(project, vcs_ref=NEXT)
+
+    assert_clean_update(project, env_before)
+    assert readme_check(project).returncode == 0
+    assert not (project / "backend/railway.json").exists()
+    assert (project / ".railway/railway.ts").is_file()
+    assert (project / ".railway/package.json").is_file()
+    answers_after = read_answers(project)
+    assert answers_after["deploy_target"] == deploy_target
+    assert "railway_config" not in answers_after
+    assert (project / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+    assert (project / ".gitignore").read_text().endswith("\n" + USER_GITIGNORE_LINE + "\n")
+    assert (project / USER_ROUTE).read_text() == '"""Our own endpoints."""\n'
+    assert not (project / USER_DELETED).exists()
+
+
+def unreleased_updating_notes() -> str:
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    unreleased = changelog.split("\n## [Unreleased]\n", 1)[1].split("\n## [", 1)[0]
+    return unreleased.split("### Updating\n", 1)[1].split("\n### ", 1)[0]
+
+
+def test_updating_notes_list_every_file_the_release_stops_generating(
+    releases: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each file the last release generated and this one does not is named in the
+    Unreleased notes; each "`old` → `new`" there names a file this release generates."""
+    notes = unreleased_updating_notes()
+    gone: set[str] = set()
+    generated: set[str] = set()
+    for answers in PREVIOUS_ANSWER_SETS:
+        old = render_project(releases, tmp_path_factory.mktemp("old"), answers, vcs_ref=PREVIOUS)
+        new = render_project(releases, tmp_path_factory.mktemp("new"), answers, vcs_ref=NEXT)
+        gone |= old.files() - new.files()
+        generated |= new.files()
+    assert gone, "the release moves nothing: drop this test's notes check"
+    assert sorted(p for p in gone if f"`{p}`" not in notes) == []
+    moves = re.findall(r"`([^`]+)` → `([^`]+)`", notes)
+    assert moves
+    assert sorted(new for _, new in moves if new not in generated) == []
+    assert sorted(old for old, _ in moves if old not in gone) == []
