@@ -42,8 +42,8 @@ def test_generated_python_is_lint_clean(rendered: Callable[[str], Project], name
 def test_only_chosen_features_are_generated(rendered: Callable[[str], Project], name: str) -> None:
     project = rendered(name)
     backend = project.path / "backend"
-    assert (backend / "app/api/chat.py").exists() == project.answers["use_ai"]
-    assert (backend / "app/api/auth.py").exists() == bool(project.answers["oauth_providers"])
+    assert (backend / "app/chat/routes.py").exists() == project.answers["use_ai"]
+    assert (backend / "app/auth/routes.py").exists() == bool(project.answers["oauth_providers"])
     requirements = (backend / "requirements.txt").read_text()
     assert ("anthropic==" in requirements) == project.answers["use_ai"]
     assert ("authlib==" in requirements) == bool(project.answers["oauth_providers"])

@@ -41,7 +41,7 @@ NEW_FILE_V11 = "docs/template-v1.1.0.md"
 # What the user does to the project between the two releases.
 USER_GITIGNORE_LINE = "my-local-notes/"
 USER_README_TITLE = "# Our product, edited by its team"
-USER_ROUTE = "backend/app/api/routes_extra.py"
+USER_ROUTE = "backend/app/routes_extra.py"
 USER_DELETED = ".python-version"
 USER_ENV_LINE = "MY_PRIVATE_TOKEN=do-not-touch\n"
 

@@ -7,102 +7,27 @@ fragment, so the token never reaches a server log), or #error=sign_in_failed."""
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable
-from typing import Annotated
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from authlib.integrations.starlette_client import OAuthError, StarletteOAuth2App
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 from sqlalchemy import select
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import Receive, Scope, Send
 
-from app.api.deps import SessionDep, SettingsDep
+from app.auth.dependencies import CurrentUser
+from app.auth.oidc import issuer_check
+from app.auth.schemas import UserOut
+from app.auth.security import create_access_token
 from app.core import features
 from app.core.config import Settings
-from app.core.security import InvalidTokenError, create_access_token, user_id_from_token
+from app.deps import SessionDep, SettingsDep
 from app.models import User
 
 router = APIRouter(prefix="/api", tags=["auth"])
 logger = logging.getLogger(__name__)
 
-OIDC_METADATA = {
-    "google": "https://accounts.google.com/.well-known/openid-configuration",
-    # "common": work, school and personal Microsoft accounts alike.
-    "microsoft": "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
-}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-# Where login and callback live: the only routes that keep anything between requests.
-SIGN_IN_PATH = "/api/auth/"
-
-
-def build_oauth(settings: Settings) -> OAuth:
-    oauth = OAuth()
-    for provider in features.OAUTH_PROVIDERS:
-        oauth.register(
-            name=provider,
-            client_id=settings.value_of(f"{provider.upper()}_CLIENT_ID"),
-            client_secret=settings.value_of(f"{provider.upper()}_CLIENT_SECRET"),
-            server_metadata_url=OIDC_METADATA[provider],
-            client_kwargs={"scope": "openid email profile"},
-        )
-    return oauth
-
-
-class SignInSessionMiddleware(SessionMiddleware):
-    """Starlette's signed session cookie, on the sign-in routes only: Authlib keeps the
-    OAuth state there between login and callback, and no other request reads it, so no
-    other request pays for decoding it (nor refreshes the cookie)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
-        if path.startswith(SIGN_IN_PATH):
-            await super().__call__(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-
-class UserOut(BaseModel):
-    id: uuid.UUID
-    email: str
-    name: str
-    provider: str
-
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-async def current_user(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The user a valid Bearer token names; 401 otherwise."""
-    unauthorized = HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        "Not signed in",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-    if credentials is None:
-        raise unauthorized
-    try:
-        user_id = user_id_from_token(credentials.credentials, settings.secret_key)
-    except InvalidTokenError:
-        raise unauthorized from None
-    user = await session.get(User, user_id)
-    if user is None:
-        raise unauthorized
-    request.state.user_id = user.id
-    return user
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def oauth_client(request: Request, provider: str) -> StarletteOAuth2App:
@@ -119,15 +44,6 @@ def is_allowed_redirect(url: str, settings: Settings) -> bool:
     if f"{parts.scheme}://{parts.netloc}" in settings.cors_origin_list:
         return True
     return not settings.is_production and parts.hostname in LOCAL_HOSTS
-
-
-def issuer_check(issuer: str) -> Callable[[dict, str], bool]:
-    # Microsoft's multi-tenant metadata names its issuer with a {tenantid} placeholder
-    # that each token fills in with its own tenant (the `tid` claim).
-    def matches(claims: dict, value: str) -> bool:
-        return value == issuer.replace("{tenantid}", str(claims.get("tid", "")))
-
-    return matches
 
 
 @router.get("/auth/{provider}/login")

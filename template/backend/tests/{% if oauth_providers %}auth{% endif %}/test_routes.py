@@ -15,14 +15,14 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api import auth
+from app.auth.oidc import OIDC_METADATA
+from app.auth.security import ALGORITHM, create_access_token
 from app.core.config import Settings
 from app.core.features import OAUTH_PROVIDERS
-from app.core.security import ALGORITHM, create_access_token
 from app.models import User
-from conftest import serve
-from fake_oidc import FakeOIDC
 from main import create_app
+from tests.auth.fake_oidc import FakeOIDC
+from tests.conftest import serve
 
 APP_URL = "https://app.example.com/"  # in CORS_ORIGINS for the tests
 
@@ -39,7 +39,7 @@ def oidc(provider: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOIDC]:
     # A fresh account per test, so tests never see each other's users.
     fake.account["sub"] = f"user-{uuid.uuid4()}"
     with serve(fake.app, lifespan="off") as url:
-        monkeypatch.setitem(auth.OIDC_METADATA, provider, f"{url}/.well-known/openid-configuration")
+        monkeypatch.setitem(OIDC_METADATA, provider, f"{url}/.well-known/openid-configuration")
         yield fake
 
 

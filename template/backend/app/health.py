@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.api.deps import SessionDep
+from app.deps import SessionDep
 
 logger = logging.getLogger(__name__)
 

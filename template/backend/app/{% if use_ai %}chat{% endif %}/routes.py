@@ -9,28 +9,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
 
-from app.api.deps import SessionDep
+from app.chat.provider import ChatProvider, Finished, ProviderError, TextDelta, Turn
+from app.chat.schemas import ChatRequest
+from app.deps import SessionDep
 from app.models import Conversation, Message
-from app.services.ai import (
-    ChatProvider,
-    Finished,
-    ProviderError,
-    TextDelta,
-    Turn,
-    provider_from_settings,
-)
-
-__all__ = ["provider_from_settings", "router"]
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 8_000
 # Earlier turns sent to the provider with each new message.
 HISTORY_TURNS = 20
 # Platform proxies close idle connections (Railway after 5 minutes); a comment line
@@ -41,13 +31,6 @@ HEARTBEAT_SECONDS = 15
 # server stops accepting and lets open replies finish: Gunicorn's graceful timeout bounds
 # the wait, and a stream's heartbeat stops when its reply ends.
 AppStatus.disable_automatic_graceful_drain()
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
-    conversation_id: uuid.UUID | None = None
 
 
 def get_chat_provider(request: Request) -> ChatProvider:

@@ -1,0 +1,1 @@
+"""Sign-in: OpenID Connect with Google and Microsoft, session tokens, the current user."""

@@ -1,0 +1,1 @@
+"""AI chat: the streaming route, its request schema, and the model providers."""
