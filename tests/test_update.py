@@ -763,3 +763,18 @@ def test_updating_notes_list_every_file_the_release_stops_generating(
     moves = re.findall(r"`([^`]+)` → `([^`]+)`", notes)
     assert sorted(new for _, new in moves if new not in generated) == []
     assert sorted(old for old, _ in moves if old not in gone) == []
+
+
+def test_message_after_update_gives_the_check_that_the_workflow_runs(
+    template_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "none"})
+    capfd.readouterr()
+    copier.run_update(project, defaults=True, overwrite=True, unsafe=False, vcs_ref=NEW)
+    message = capfd.readouterr().err
+    (line,) = [line.strip() for line in message.splitlines() if CHECK_SCRIPT in line]
+    assert line.split("#", 1)[0].strip() == README_CHECK
+    assert readme_check(project).returncode == 0  # the same command, as the README has it
+    steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
+    (step,) = [s for s in steps if s.get("name") == "Check the update"]
+    assert step["run"] == f"python {CHECK_SCRIPT}"
