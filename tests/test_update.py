@@ -466,12 +466,8 @@ TINY_CHAT = 'def reply() -> str:\n    return "hello"\n'
 LOST_EDIT = re.compile(r"^(?P<path>\S+): the update deleted it.*: (?P<command>git .+)$", re.M)
 
 
-def edit_line(path: str) -> str:
-    return f"# Our change to {path}: keep it through every template update."
-
-
 def append_edit(project: Path, path: str) -> str:
-    line = edit_line(path)
+    line = f"# Our change to {path}: keep it through every template update."
     file = project / path
     file.write_text(file.read_text() + line + "\n")
     return line
@@ -484,6 +480,18 @@ def readme_check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = command.split("#", 1)[0].strip()
     return subprocess.run(
         ["bash", "-c", shlex.join([*shlex.split(command), *args])],
+        cwd=project,
+        env=tools_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def run_check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The project's check, with the Copier of these tests on PATH."""
+    return subprocess.run(
+        [sys.executable, CHECK_SCRIPT, *args],
         cwd=project,
         env=tools_env(),
         capture_output=True,
@@ -568,10 +576,7 @@ def test_check_names_a_moved_file_whose_edit_the_update_dropped(
     assert anywhere(project, "\n<<<<<<< ") == []
     # What the check does: exit 1, the edited file named with a command that shows the edit;
     # the unedited moved file is not named.
-    check = subprocess.run(
-        [sys.executable, CHECK_SCRIPT], cwd=project, env=tools_env(),
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    check = run_check(project)
     assert check.returncode == 1, check.stdout + check.stderr
     lost = lost_edits(check)
     assert list(lost) == ["app/chat.py"], check.stdout
@@ -582,10 +587,7 @@ def test_check_names_a_moved_file_whose_edit_the_update_dropped(
     # Once the update is committed the same check, given the commit before it, still finds
     # it, and the command it gave still works.
     commit_all(project, "Update from the template (v2)")
-    again = subprocess.run(
-        [sys.executable, CHECK_SCRIPT, "HEAD~1"], cwd=project, env=tools_env(),
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    again = run_check(project, "HEAD~1")
     assert again.returncode == 1
     assert lost_edits(again) == lost
     assert f"\n+{edit}\n" in shown(project, lost["app/chat.py"])
@@ -602,10 +604,7 @@ def test_check_passes_when_the_moved_files_were_not_edited(
     update_project(project, vcs_ref="v2")
 
     assert not (project / "app/chat.py").exists()
-    check = subprocess.run(
-        [sys.executable, CHECK_SCRIPT], cwd=project, env=tools_env(),
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    check = run_check(project)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout == ""
     assert readme.read_text() == "# demo\nOur notes.\n"
