@@ -44,6 +44,9 @@ def test_only_chosen_features_are_generated(rendered: Callable[[str], Project], 
     backend = project.path / "backend"
     assert (backend / "app/chat/routes.py").exists() == project.answers["use_ai"]
     assert (backend / "app/auth/routes.py").exists() == bool(project.answers["oauth_providers"])
+    # A history is kept per signed-in user: without sign-in there is none to list.
+    history = project.answers["use_ai"] and bool(project.answers["oauth_providers"])
+    assert (backend / "app/chat/conversations.py").exists() == history
     requirements = (backend / "requirements.txt").read_text()
     assert ("anthropic==" in requirements) == project.answers["use_ai"]
     assert ("authlib==" in requirements) == bool(project.answers["oauth_providers"])

@@ -29,6 +29,9 @@ def _share_sqlite_file(connection: DBAPIConnection, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; fewer fsyncs
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # SQLite ignores foreign keys unless asked: without this, deleting a user or a
+    # conversation would leave its rows behind (ON DELETE CASCADE), as Postgres never does.
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 

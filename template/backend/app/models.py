@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints, so Alembic can drop and alter them on every database.
@@ -46,10 +47,19 @@ class Conversation(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # Empty when the project has no sign-in.
-    user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # History (GET /api/conversations): kept current by app/chat/conversations.py
+    # whenever a message is stored.
+    TITLE_CHARS: ClassVar[int] = 80
+    # The start of its first message.
+    title: Mapped[str] = mapped_column(String(TITLE_CHARS), default="", server_default="")
+    # When its last message was stored: the list shows the latest activity first.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # One user's conversations, newest first, read page by page; also serves the
+    # ON DELETE CASCADE from users.
+    __table_args__ = (Index("ix_conversations_user_id_updated_at", "user_id", "updated_at", "id"),)
 
 
 class Message(Base):

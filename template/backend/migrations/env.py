@@ -22,6 +22,12 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
 
 
 def run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds a table by dropping it, and with foreign keys on, dropping
+        # `conversations` would cascade to every message. Off for the migration (it only
+        # takes effect outside a transaction, hence the commit); the app turns it on.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import BACKEND_DIR
-from app.db import migrate
+from app.core.config import BACKEND_DIR, Settings
+from app.db import create_engine, migrate
 from app.models import Conversation, Message
 
 
@@ -47,3 +50,56 @@ def test_the_migrations_match_the_models() -> None:
     config = Config(BACKEND_DIR / "alembic.ini")
     config.attributes["configure_logger"] = False
     command.check(config)
+
+
+# The two tables as revision 0001 left them.
+OLD_CONVERSATIONS = sa.table(
+    "conversations", sa.column("id", sa.Uuid()), sa.column("created_at", sa.DateTime(True))
+)
+OLD_MESSAGES = sa.table(
+    "messages",
+    *(sa.column(name, sa.Uuid()) for name in ("id", "conversation_id")),
+    *(sa.column(name, sa.String()) for name in ("role", "content")),
+    sa.column("created_at", sa.DateTime(True)),
+)
+
+
+async def test_the_history_migration_keeps_and_dates_existing_conversations(
+    db: AsyncSession, settings: Settings
+) -> None:
+    """Revision 0002 on a database that already holds conversations: none is lost (on
+    SQLite its table is rebuilt, which must not cascade to the messages), and each gets its
+    first question as title and its last message's time."""
+    config = Config(BACKEND_DIR / "alembic.ini")
+    config.attributes["configure_logger"] = False
+    conversation_id, started = uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC)
+    messages = [(1, "user", "First question"), (2, "assistant", "Reply"), (3, "user", "Second")]
+    await asyncio.to_thread(command.downgrade, config, "0001")
+    engine = create_engine(settings.sqlalchemy_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                OLD_CONVERSATIONS.insert().values(id=conversation_id, created_at=started)
+            )
+            for minutes, role, content in messages:
+                await connection.execute(
+                    OLD_MESSAGES.insert().values(
+                        id=uuid.uuid4(),
+                        conversation_id=conversation_id,
+                        role=role,
+                        content=content,
+                        created_at=started + timedelta(minutes=minutes),
+                    )
+                )
+    finally:
+        await engine.dispose()
+        await asyncio.to_thread(command.upgrade, config, "head")
+
+    conversation = await db.get(Conversation, conversation_id)
+    assert conversation is not None
+    assert conversation.title == "First question"
+    assert conversation.updated_at.replace(tzinfo=UTC) == started + timedelta(minutes=3)
+    count = await db.scalar(
+        select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
+    )
+    assert count == len(messages)
