@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from backend_env import backend_env
-from conftest import REPO, TEMPLATE_PARTS, render_project
+from conftest import REPO, render_project
 from linters import actionlint, zizmor
 
 OLD, NEW = "v1.0.0", "v1.1.0"
@@ -637,7 +637,7 @@ def releases(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """LAST_RELEASE's template tagged PREVIOUS, and the working tree on top tagged NEXT."""
     repo = tmp_path_factory.mktemp("releases")
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", LAST_RELEASE, *TEMPLATE_PARTS],
+        ["git", "-C", str(REPO), "archive", "--format=tar", LAST_RELEASE],
         capture_output=True,
         check=False,
     )
@@ -650,8 +650,7 @@ def releases(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     git(repo, "init", "--quiet", "--initial-branch=main")
     commit_all(repo, f"Release {PREVIOUS}", force=True)
     git(repo, "tag", PREVIOUS)
-    for part in TEMPLATE_PARTS:
-        shutil.rmtree(repo / part) if (repo / part).is_dir() else (repo / part).unlink()
+    git(repo, "rm", "-r", "--quiet", ".")  # the new release is the working tree, whole
     shutil.copytree(template_dir, repo, dirs_exist_ok=True)
     commit_all(repo, f"Release {NEXT}", force=True)
     git(repo, "tag", NEXT)
