@@ -1,12 +1,17 @@
-"""The questions: safe without --trust, short help, and answers chained into defaults."""
+"""The questions: safe without --trust, short help, answers chained into defaults, and
+refusals that fit on one terminal line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import copier
 import pytest
 import yaml
 from copier._template import load_template_config
 
 from conftest import REPO
+from test_robustness import BAD_ANSWERS
 
 CONFIG = load_template_config(REPO / "copier.yml")
 QUESTIONS = {k: v for k, v in CONFIG.items() if not k.startswith("_")}
@@ -21,8 +26,9 @@ def test_needs_no_trust() -> None:
 def test_question_names_are_the_contract() -> None:
     assert list(ASKED) == [
         "project_name", "project_slug", "description", "github_repository",
-        "python_version", "deploy_target", "railway_config", "workers", "timeout",
+        "python_version", "deploy_target", "workers", "timeout", "instances", "max_instances",
         "integrations", "extra_secrets", "include_frontend", "backend_url", "cors_origins",
+        "railway_backend_url", "railway_origins",
     ]  # fmt: skip
 
 
@@ -57,10 +63,35 @@ def test_backend_url_follows_the_target(render, target: str, backend_url: str) -
     assert render({"deploy_target": target}).answers["backend_url"] == backend_url
 
 
-@pytest.mark.parametrize("target", ["render", "none"])
-def test_railway_config_is_asked_only_for_railway(render, target: str) -> None:
-    project = render({"deploy_target": target})
-    assert "railway_config" not in yaml.safe_load(project.read(".copier-answers.yml"))
+def test_each_platform_has_its_own_urls_by_default(rendered) -> None:
+    answers = rendered("default").answers
+    assert answers["backend_url"] == "https://ba-assistant-backend.onrender.com"
+    assert answers["cors_origins"] == "https://ba-assistant-frontend.onrender.com"
+    assert answers["railway_backend_url"] == "https://ba-assistant-backend.up.railway.app"
+    assert answers["railway_origins"] == "https://ba-assistant-frontend.up.railway.app"
+
+
+@pytest.mark.parametrize(
+    ("answers", "not_recorded"),
+    [
+        ({"deploy_target": "railway"}, ["railway_backend_url", "railway_origins", "max_instances"]),
+        ({"deploy_target": "render"}, ["railway_backend_url", "railway_origins"]),
+        ({"deploy_target": "both", "include_frontend": False}, ["cors_origins", "railway_origins"]),
+        ({"deploy_target": "none"}, ["railway_backend_url", "max_instances"]),
+    ],
+)
+def test_questions_a_project_cannot_use_are_not_asked(
+    render, answers: dict, not_recorded: list[str]
+) -> None:
+    recorded = yaml.safe_load(render(answers).read(".copier-answers.yml"))
+    assert not set(not_recorded) & set(recorded)
+
+
+def test_railway_alone_uses_the_first_urls_for_railway(rendered) -> None:
+    answers = rendered("railway").answers
+    assert answers["railway_backend_url"] == answers["backend_url"]
+    assert answers["railway_origins"] == answers["cors_origins"]
+    assert answers["backend_url"] == "https://ba-assistant-backend.up.railway.app"
 
 
 def test_defaults(rendered) -> None:
@@ -68,8 +99,9 @@ def test_defaults(rendered) -> None:
     assert answers["project_name"] == "BA Assistant"
     assert answers["python_version"] == "3.12"
     assert answers["deploy_target"] == "both"
-    assert answers["railway_config"] == "iac"
     assert (answers["workers"], answers["timeout"]) == (4, 120)
+    assert (answers["instances"], answers["max_instances"]) == (1, 1)
+    assert answers["render_autoscaling"] is False
     assert answers["integrations"] == ["anthropic", "google_oauth", "microsoft_oauth"]
     assert answers["extra_secrets"] == []
     assert answers["include_frontend"] is True
@@ -100,3 +132,69 @@ def test_plain_copy_would_refuse_an_unsafe_template(template_dir, tmp_path) -> N
     with pytest.raises(UnsafeTemplateError):
         copier.run_copy(str(unsafe), str(tmp_path / "out"), defaults=True, unsafe=False, quiet=True)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --------------------------------------------------------------------------- bad answers
+# (answers, text the refusal must contain), for the questions of the deploy.
+BAD_DEPLOY_ANSWERS: dict[str, tuple[dict, str]] = {
+    "railway_config gone": ({"railway_config": "json"}, None),
+    "instances 0": ({"instances": 0}, "must be between 1 and 100"),
+    "instances 101": ({"instances": 101}, "must be between 1 and 100"),
+    "max_instances below instances": (
+        {"instances": 3, "max_instances": 2},
+        "must be instances (3) to 100",
+    ),
+    "max_instances 101": ({"max_instances": 101}, "must be instances (1) to 100"),
+    "railway_backend_url http": ({"railway_backend_url": "http://a.example"}, "need https://"),
+    "railway_backend_url path": ({"railway_backend_url": "https://a.example/x"}, "need https"),
+    "railway_origins one http": (
+        {"railway_origins": "https://a.example,http://b.example"},
+        "need https://host, no path",
+    ),
+    "railway_origins empty": ({"railway_origins": ""}, "need https://host, no path"),
+    "railway_origins newline": ({"railway_origins": "https://a.example\n"}, "need https://"),
+    "extra_secrets long name": ({"extra_secrets": ["x" * 200]}, '"xxxxxxxxx...": use A-Z'),
+    "extra_secrets two problems": ({"extra_secrets": ["a", "PORT"]}, '"a": use A-Z 0-9 _'),
+    "extra_secrets WEB_CONCURRENCY": ({"extra_secrets": ["WEB_CONCURRENCY"]}, "is built in"),
+}
+REFUSED = {k: v for k, v in BAD_DEPLOY_ANSWERS.items() if v[1] is not None}
+
+
+def _refusal(answers: dict, template_dir: Path, dst: Path) -> str:
+    with pytest.raises((ValueError, TypeError)) as refusal:
+        copier.run_copy(
+            str(template_dir), str(dst), data=answers, defaults=True, unsafe=False, quiet=True
+        )
+    assert not dst.exists()
+    return str(refusal.value)
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_bad_deploy_answer_is_refused(case: str, template_dir: Path, tmp_path: Path) -> None:
+    answers, message = REFUSED[case]
+    assert message in _refusal(answers, template_dir, tmp_path / "project")
+
+
+def test_an_answer_to_a_question_that_is_gone_is_ignored(render) -> None:
+    """Old projects answered railway_config; it left the questions (Railway stopped
+    reading railway.json), and an old answer must not break a copy or an update."""
+    project = render({"railway_config": "json", "deploy_target": "railway"})
+    assert (project.path / ".railway/railway.ts").exists()
+    assert not (project.path / "backend/railway.json").exists()
+
+
+# Copier's own refusals (a choice that does not exist, an int that is not one) are not
+# ours to word; every message a validator of ours writes is.
+COPIERS_OWN = ("Invalid choice", "invalid literal for int()", "Not a YAML list")
+
+
+@pytest.mark.parametrize("case", [*BAD_ANSWERS, *REFUSED])
+def test_every_refusal_fits_in_80_columns(case: str, template_dir: Path, tmp_path: Path) -> None:
+    """Interactive copier shows `Validation error for question 'NAME': MESSAGE` in one
+    toolbar line that the terminal cuts: at 80 columns the message must be whole."""
+    answers = {**BAD_ANSWERS, **REFUSED}[case][0]
+    refusal = _refusal(answers, template_dir, tmp_path / "project")
+    if any(own in refusal for own in COPIERS_OWN):
+        pytest.skip("Copier's own message")
+    for line in refusal.splitlines():
+        assert len(line) <= 80, line
