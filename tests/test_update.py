@@ -297,7 +297,8 @@ def test_reanswering_deletes_an_edited_file_but_git_keeps_the_edit(
     template_repo: Path, tmp_path: Path
 ) -> None:
     """Copier deletes a file the new answers no longer generate, edits and all. The user's
-    version stays in HEAD, and the deletion is what the workflow's pull request lists."""
+    version stays in HEAD, and the update check names it (the other Railway files, not
+    edited, it lets go)."""
     project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "railway"})
     railway_ts = project / ".railway/railway.ts"
     edited = railway_ts.read_text().replace("replicas: 1,", "replicas: 2,")
@@ -311,6 +312,11 @@ def test_reanswering_deletes_an_edited_file_but_git_keeps_the_edit(
     deleted = git(project, "diff", "--name-only", "--diff-filter=D", "HEAD").split()
     assert ".railway/railway.ts" in deleted
     assert git(project, "show", "HEAD:.railway/railway.ts") == edited
+    check = conflict_check(project)
+    assert check.returncode == 1
+    assert "::error file=.railway/railway.ts::the update deleted it" in check.stdout
+    assert "\n+    replicas: 2,\n" in check.stdout  # the change, in the job's log
+    assert ".railway/tsconfig.json" not in check.stdout
 
 
 def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path: Path) -> None:
