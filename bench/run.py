@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.json"
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+TEMPLATE_PARTS = ("copier.yml", "hooks", "locks", "template")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "node_modules", ".dart_tool")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
@@ -349,7 +349,7 @@ def render(args: argparse.Namespace, work: Path, name: str, answers: dict) -> tu
 
 
 def backend_python(args: argparse.Namespace, work: Path) -> Path:
-    """The test suite's shared virtualenv: the default answers' requirements-dev.txt,
+    """The test suite's shared virtualenv: the default answers' uv.lock,
     which has every integration's packages (installed once, then cached)."""
     project = work / "project-default"
     if not project.exists():

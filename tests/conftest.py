@@ -18,7 +18,7 @@ from backend_env import backend_venv
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+TEMPLATE_PARTS = ("copier.yml", "hooks", "locks", "template")
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,6 @@ def rendered(
 
 @pytest.fixture(scope="session")
 def backend_python(rendered: Callable[[str], Project]) -> Path:
-    """The python of one virtualenv with a generated backend's requirements-dev.txt (all
+    """The python of one virtualenv with a generated backend's uv.lock (all
     integrations) installed, shared by every xdist worker and cached between sessions."""
     return backend_venv(rendered("default").path / "backend")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from answer_sets import ANSWER_SETS
-from backend_env import backend_env, free_port, postgres_database, start_command
+from backend_env import backend_env, children, free_port, postgres_database, start_command
 from conftest import Project
 from linters import ruff
 
@@ -57,7 +58,9 @@ def test_only_chosen_features_are_generated(rendered: Callable[[str], Project], 
 def test_env_example_lists_every_setting(rendered: Callable[[str], Project], name: str) -> None:
     project = rendered(name)
     example = (project.path / "backend/.env.example").read_text()
-    names = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
+    # SECRET_KEY is there commented out: copying the file must not replace the generated key.
+    names = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
+    assert not re.search(r"^SECRET_KEY=", example, flags=re.MULTILINE)
     for variable in project.answers["required_in_production"]:
         assert variable in names
     assert {"ENVIRONMENT", "SECRET_KEY", "DATABASE_URL", "BACKEND_URL", "CORS_ORIGINS"} <= names
@@ -130,11 +133,11 @@ class Service:
 
     def master(self) -> int:
         """Gunicorn's master: the shell's child, or the shell itself if it exec'd gunicorn."""
-        masters = [pid for pid in _children(self.process.pid) if "gunicorn" in _cmdline(pid)]
+        masters = [pid for pid in children(self.process.pid) if "gunicorn" in _cmdline(pid)]
         return masters[0] if masters else self.process.pid
 
     def workers(self) -> list[int]:
-        return _children(self.master())
+        return children(self.master())
 
     def stop(self) -> int:
         """SIGTERM to the master, as a platform stops it; the shell exits with its status."""
@@ -146,18 +149,6 @@ class Service:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         return self.process.returncode
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
-        except (OSError, ValueError):
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            children.append(int(status.parent.name))
-    return children
 
 
 def _cmdline(pid: int) -> str:
@@ -283,18 +274,14 @@ def test_concurrent_migrations_take_turns(
     assert sum("Running upgrade  -> 0001" in output for output in outputs) == 1
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["extra-secrets", "no-integrations"])
-def test_production_with_nothing_set_exits_naming_every_missing_variable(
-    backend_python: Path, render: Callable[..., Project], name: str
-) -> None:
-    project = render(ANSWER_SETS[name])
-    # backend/.env holds development values; a deployed service has no such file.
-    (project.path / "backend/.env").unlink()
+def refused_start(python: Path, project: Project, **variables: str) -> str:
+    """Start the service as a platform would, with no backend/.env (a deployed service has
+    none); it must exit by itself. Its output."""
+    (project.path / "backend/.env").unlink(missing_ok=True)
     process = subprocess.Popen(
         ["sh", "-c", start_command(project.path)],
         cwd=project.path / "backend",
-        env=backend_env(backend_python, PORT=str(free_port()), ENVIRONMENT="production"),
+        env=backend_env(python, PORT=str(free_port()), **variables),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -306,5 +293,34 @@ def test_production_with_nothing_set_exits_naming_every_missing_variable(
         os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"still running after {STARTUP_SECONDS} s: {process.communicate()[0]}")
     assert process.returncode != 0, output
+    assert "Traceback" not in output, output
+    return output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["extra-secrets", "no-integrations"])
+def test_production_with_nothing_set_exits_naming_every_missing_variable(
+    backend_python: Path, render: Callable[..., Project], name: str
+) -> None:
+    project = render(ANSWER_SETS[name])
+    output = refused_start(backend_python, project, ENVIRONMENT="production")
     for variable in project.answers["required_in_production"]:
         assert variable in output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"RENDER": "true", "ENVIRONMENT": "development"}, {"RAILWAY_ENVIRONMENT": "production"}],
+    ids=["unset", "development-on-render", "unset-on-railway"],
+)
+def test_gunicorn_refuses_to_guess_the_environment(
+    backend_python: Path, rendered: Callable[[str], Project], tmp_path: Path, variables: dict
+) -> None:
+    """Unset, ENVIRONMENT would mean development: docs on, any Host, a guessable key."""
+    project = rendered("default")
+    copy = Project(tmp_path / "project", project.answers)
+    shutil.copytree(project.path, copy.path)
+    output = refused_start(backend_python, copy, **variables)
+    assert "ENVIRONMENT:" in output
+    assert "SECRET_KEY" not in output  # not judged as production: the one problem named
