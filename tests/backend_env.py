@@ -41,6 +41,9 @@ APP_VARIABLES = (
     "MICROSOFT_CLIENT_SECRET",
     "WEB_CONCURRENCY",
     "PORT",
+    "DB_POOL_SIZE",
+    "DB_MAX_OVERFLOW",
+    "INSTANCES",
     # A platform's marks: with one, only ENVIRONMENT=production starts.
     "RENDER",
     "RAILWAY_ENVIRONMENT",

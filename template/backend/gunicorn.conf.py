@@ -5,9 +5,11 @@ any of these (`gunicorn main:app --bind 127.0.0.1:8000`)."""
 
 import os
 
+from gunicorn.arbiter import Arbiter
+
 from app.core import features
 from app.core.config import get_settings, validate_required
-from app.db import migrate
+from app.db import check_connection_budget, migrate
 
 # Uvicorn's worker for Gunicorn, from the uvicorn-worker package (the old one is deprecated).
 worker_class = "uvicorn_worker.UvicornWorker"
@@ -42,9 +44,11 @@ preload_app = True
 control_socket_disable = True
 
 
-def on_starting(server: object) -> None:
+def on_starting(server: Arbiter) -> None:
     # Once per instance, not once per worker: refuse a production start that lacks
-    # settings, then bring the schema up to date (an advisory lock in migrations/env.py
+    # settings, or whose workers' pools could exceed the database's max_connections,
+    # then bring the schema up to date (an advisory lock in migrations/env.py
     # serialises this with other instances and the platform's pre-deploy command).
     validate_required(get_settings(), under_gunicorn=True)
+    check_connection_budget(get_settings(), server.cfg.workers)
     migrate()

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core import features
 from app.core.features import REQUIRED_IN_PRODUCTION
 
 BACKEND_DIR = Path(__file__).resolve().parents[2]
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     backend_url: str = "http://localhost:8000"
     cors_origins: str = ""
+    # Database connections each worker keeps open, and opens on top under load; INSTANCES
+    # is the most instances that share the database. Start-up checks that all of them fit
+    # the database's max_connections (app/db.py). Defaults from the answers (features.py).
+    db_pool_size: int = Field(default=features.DB_POOL_SIZE, ge=1)
+    db_max_overflow: int = Field(default=features.DB_MAX_OVERFLOW, ge=0)
+    instances: int = Field(default=features.INSTANCES, ge=1)
 
     # Integrations: empty unless the project was generated with them and they are set.
     anthropic_api_key: str = ""
