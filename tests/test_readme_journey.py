@@ -4,14 +4,17 @@ start the server, sign in and stream a chat reply from a second terminal, run th
 make a migration). A README command that stops working fails this test.
 
 The README marks those commands: `<!-- journey: ROLE -->` before a fenced block.
-ROLE `server` is the first terminal, whose last command keeps running; `client` runs
-in a second terminal meanwhile; `shell` runs in the first terminal once the server is
-stopped (Ctrl-C); `shell, after a model change` follows a change to app/models.py.
+ROLE `server` is the first terminal with uv, whose last command keeps running; `server,
+with pip` is the same with plain pip (the README's fallback, which one journey takes);
+`client` runs in a second terminal meanwhile; `shell` runs in the first terminal once the
+server is stopped (Ctrl-C); `shell, after a model change` follows a change to
+app/models.py.
 
 Everything runs in a network namespace of its own: port 8000 is free there whatever else
 runs on this machine, and nothing reaches the network, so development is shown to work
-offline. The packages come from a wheelhouse built once per requirements (environment
-variables only, the commands stay as written)."""
+offline, as on a machine with a warm package cache: uv's cache is warmed by a `uv sync`
+of the same lock beforehand, pip's packages come from a wheelhouse built once per lock
+(environment variables only, the commands stay as written)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,14 +42,21 @@ from conftest import Project
 
 JOURNEY = re.compile(r"^<!-- journey: ([a-z ,]+) -->\n```sh\n(.*?)^```$", re.M | re.S)
 # Every deploy target, and with them every second-terminal variant: sign in and stream
-# (default), sign in and /api/me, stream without sign-in, the readiness check.
+# (default), sign in and /api/me, stream without sign-in, the readiness check. Python is
+# the one this machine has, as a reader answers python_version with theirs (offline, uv
+# cannot fetch another).
+MACHINE_PYTHON = {"python_version": f"{sys.version_info.major}.{sys.version_info.minor}"}
 JOURNEYS = {
-    "both": ANSWER_SETS["default"],
-    "railway": ANSWER_SETS["microsoft-only"],
-    "render": {"deploy_target": "render", "integrations": ["anthropic"]},
-    "none": ANSWER_SETS["none"],
+    "both": ANSWER_SETS["default"] | MACHINE_PYTHON,
+    "railway": ANSWER_SETS["microsoft-only"] | MACHINE_PYTHON,
+    "render": {"deploy_target": "render", "integrations": ["anthropic"]} | MACHINE_PYTHON,
+    "none": ANSWER_SETS["none"] | MACHINE_PYTHON,
 }
-ROLES = ["server", "client", "shell", "shell, after a model change"]
+ROLES = ["server", "server, with pip", "client", "shell", "shell, after a model change"]
+# uv as this test run installed it (the root pyproject.toml pins it).
+UV = str(Path(sys.executable).with_name("uv"))
+# The journey that installs with plain pip instead of uv.
+WITH_PIP = "none"
 STEP_SECONDS = 600
 # What the test itself adds to app/models.py before "after a model change".
 MODEL_CHANGE = '''
@@ -65,32 +77,43 @@ def journey(readme: str) -> list[tuple[str, str]]:
 
 
 def wheelhouse(backend: Path, python: str) -> Path:
-    """Wheels for backend/requirements-dev.txt, built once per content and Python."""
-    requirements = "".join(
-        (backend / name).read_text() for name in ("requirements.txt", "requirements-dev.txt")
-    )
-    digest = hashlib.sha256(f"{python}\n{requirements}".encode()).hexdigest()[:16]
+    """Wheels for requirements.txt, the dev group and the newest pip, once per content."""
+    requirements = (backend / "requirements.txt").read_text()
+    dev = tomllib.loads((backend / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    digest = hashlib.sha256(f"{python}\n{requirements}\n{dev}".encode()).hexdigest()[:16]
     wheels = CACHE / f"wheelhouse-{digest}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with (CACHE / f"{wheels.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (wheels / ".complete").exists():
             shutil.rmtree(wheels, ignore_errors=True)
-            subprocess.run(
-                [python, "-m", "pip", "wheel", "-q", "-r", "requirements-dev.txt", "-w", wheels],
-                cwd=backend,
-                check=True,
-                timeout=900,
-            )
+            for packages in (["-r", "requirements.txt"], dev, ["pip"]):
+                subprocess.run(
+                    [python, "-m", "pip", "wheel", "-q", "-w", wheels, *packages],
+                    cwd=backend,
+                    check=True,
+                    timeout=900,
+                )
             (wheels / ".complete").touch()
     return wheels
 
 
-def user_environment(wheels: Path) -> dict[str, str]:
+def warm_uv_cache(backend: Path, tmp_path: Path) -> None:
+    """What a machine that has synced this lock before has in uv's cache."""
+    scratch = tmp_path / "warm-uv"
+    shutil.copytree(backend, scratch)
+    subprocess.run([UV, "sync", "--locked", "--quiet"], cwd=scratch, check=True, timeout=900)
+
+
+def user_environment(wheels: Path, tmp_path: Path) -> dict[str, str]:
     """A new terminal's environment: none of this test run's virtualenv or app settings,
-    and pip pointed at the wheelhouse (the namespace has no network)."""
+    uv on the PATH (alone, from this run's virtualenv), uv offline and pip pointed at
+    the wheelhouse (the namespace has no network)."""
     venv = os.environ.get("VIRTUAL_ENV", "")
     path = [p for p in os.environ["PATH"].split(os.pathsep) if not (venv and p.startswith(venv))]
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "uv").symlink_to(UV)
     env = {
         key: value
         for key, value in os.environ.items()
@@ -99,7 +122,12 @@ def user_environment(wheels: Path) -> dict[str, str]:
         and not key.startswith(("PYTEST_", "COV_"))
     }
     links = " ".join(filter(None, [str(wheels), os.environ.get("PIP_FIND_LINKS", "")]))
-    return env | {"PATH": os.pathsep.join(path), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": links}
+    return env | {
+        "PATH": os.pathsep.join([str(tools), *path]),
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": links,
+        "UV_OFFLINE": "1",
+    }
 
 
 class Terminal:
@@ -217,6 +245,7 @@ def test_every_readme_marks_its_journey(rendered: Callable[[str], Project], name
     project = rendered(name)
     steps = dict(journey(project.read("README.md")))
     assert list(steps) == ROLES
+    assert "uv sync" in steps["server"] and "pip install" in steps["server, with pip"]
     client = steps["client"]
     assert ("/api/auth/dev-login" in client) == bool(project.answers["oauth_providers"])
     assert ("/api/chat/stream" in client) == project.answers["use_ai"]
@@ -234,12 +263,20 @@ def test_the_readme_commands_work_as_written(
     steps = journey(project.read("README.md"))
     assert [role for role, _ in steps] == ROLES
     answers = project.answers
-    python = f"python{answers['python_version']}"
-    env = user_environment(wheelhouse(project.path / "backend", python))
+    backend = project.path / "backend"
+    lock = (backend / "uv.lock").read_text()
+    if target == WITH_PIP:
+        wheels = wheelhouse(backend, f"python{answers['python_version']}")
+    else:
+        wheels = tmp_path / "no-wheels"
+        wheels.mkdir()
+        warm_uv_cache(backend, tmp_path)
+    env = user_environment(wheels, tmp_path)
     log = tmp_path / "terminal.log"
 
     with first_terminal(project.path, env, log) as terminal:
-        (_, server), (_, client), (_, tests), (_, migration) = steps
+        (_, uv_server), (_, pip_server), (_, client), (_, tests), (_, migration) = steps
+        server = pip_server if target == WITH_PIP else uv_server
         terminal.type(server)
         terminal.wait_for("Application startup complete.")
         serving = time.monotonic()
@@ -268,3 +305,5 @@ def test_the_readme_commands_work_as_written(
         # The project's own checks once more, as its CI runs them on the new revision.
         terminal.wait_for(terminal.type(tests))
         assert terminal.close() == 0, terminal.output()[-6000:]
+    # Following the README never rewrites the lock.
+    assert (backend / "uv.lock").read_text() == lock
