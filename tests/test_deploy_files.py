@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from answer_sets import ANSWER_SETS
-from conftest import SHARED, Project
+from harness.answer_sets import ANSWER_SETS
+from harness.project import SHARED, Project
 from node_tools import tsc
 
 RENDER_SCHEMA = json.loads((SHARED / "schemas" / "render.schema.json").read_text())

@@ -21,8 +21,8 @@ import copier
 import pytest
 import yaml
 
-from backend_env import backend_env
-from conftest import REPO
+from harness.backend import backend_env
+from harness.project import REPO
 from linters import actionlint, zizmor
 
 OLD, NEW = "v1.0.0", "v1.1.0"

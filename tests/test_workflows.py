@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import linters
-from answer_sets import ANSWER_SETS
+from harness.answer_sets import ANSWER_SETS
 
 ALL = list(ANSWER_SETS)
 PINNED_ACTION = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")

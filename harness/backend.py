@@ -1,5 +1,5 @@
-"""Running generated backends: one shared virtualenv, fresh Postgres databases, and the
-service started exactly as a platform starts it."""
+"""Running generated backends: one shared virtualenv, the environment they run in, fresh
+Postgres databases, and the start command as a platform reads it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import fcntl
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -122,9 +121,3 @@ def start_command(project: Path) -> str:
         return procfile.read_text().strip().removeprefix("web:").strip()
     blueprint = yaml.safe_load((project / "render.yaml").read_text())
     return next(s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
