@@ -5,9 +5,11 @@ interact: each deploy_target x railway_config x include_frontend, integrations
 none / one / all, and extra secrets.
 """
 
+from typing import Any
+
 ALL_INTEGRATIONS = ["anthropic", "google_oauth", "microsoft_oauth"]
 
-ANSWER_SETS: dict[str, dict] = {
+ANSWER_SETS: dict[str, dict[str, Any]] = {
     "default": {},
     "railway-iac": {"deploy_target": "railway", "railway_config": "iac"},
     "railway-json": {"deploy_target": "railway", "railway_config": "json"},

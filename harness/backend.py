@@ -120,4 +120,7 @@ def start_command(project: Path) -> str:
     if procfile.exists():
         return procfile.read_text().strip().removeprefix("web:").strip()
     blueprint = yaml.safe_load((project / "render.yaml").read_text())
-    return next(s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend")
+    command: str = next(
+        s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend"
+    )
+    return command

@@ -19,7 +19,8 @@ def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def get(url: str, timeout: float = 5) -> tuple[int, bytes]:

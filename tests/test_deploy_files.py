@@ -28,6 +28,13 @@ IAC_SETS = [n for n in RAILWAY_SETS if ANSWER_SETS[n].get("railway_config", "iac
 JSON_SETS = [n for n in RAILWAY_SETS if ANSWER_SETS[n].get("railway_config") == "json"]
 
 
+def _flag(command: str, name: str) -> str:
+    """The value of `--name VALUE` in a command line."""
+    match = re.search(rf"--{name} (\S+)", command)
+    assert match, f"--{name} missing from {command}"
+    return match[1]
+
+
 def start_commands(project: Project) -> dict[str, str]:
     """Every place a generated project states the start command, by file."""
     found = {}
@@ -64,9 +71,9 @@ def test_start_command_is_identical_everywhere(rendered, name: str) -> None:
     assert f" --timeout {answers['timeout']} " in command
     assert " --worker-class uvicorn_worker.UvicornWorker " in command
     assert " --bind 0.0.0.0:$PORT " in command
-    graceful = int(re.search(r"--graceful-timeout (\d+)", command)[1])
+    graceful = int(_flag(command, "graceful-timeout"))
     assert graceful < 30, "a graceful stop must finish before Render's 30 s SIGKILL"
-    keep_alive = int(re.search(r"--keep-alive (\d+)", command)[1])
+    keep_alive = int(_flag(command, "keep-alive"))
     assert keep_alive > 60, "keep-alive must outlast the proxy's idle timeout"
 
 

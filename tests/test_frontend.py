@@ -240,8 +240,9 @@ def test_screens_follow_the_answers(rendered, name):
 
     assert (lib / "auth").is_dir() == bool(providers)
     if providers:
-        listed = re.search(r"const oauthProviders = \[(.*)\];", config)[1]
-        assert listed == ", ".join(f"'{p}'" for p in providers)
+        listed = re.search(r"const oauthProviders = \[(.*)\];", config)
+        assert listed is not None
+        assert listed[1] == ", ".join(f"'{p}'" for p in providers)
     else:
         assert "oauthProviders" not in config
 

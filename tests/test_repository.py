@@ -28,3 +28,10 @@ def test_own_python_is_ruff_clean() -> None:
     from linters import ruff
 
     assert ruff(REPO) == ""
+
+
+def test_own_python_type_checks() -> None:
+    """mypy over harness/, bench/ and tests/, as configured in pyproject.toml."""
+    from linters import mypy
+
+    assert mypy(REPO) == ""

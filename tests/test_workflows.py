@@ -25,7 +25,8 @@ def _workflow(project, name: str = "ci.yml") -> dict:
 
 def _triggers(workflow: dict) -> dict:
     # YAML 1.1 reads the bare key `on` as the boolean True.
-    return workflow.get("on", workflow.get(True))
+    triggers: dict = workflow["on"] if "on" in workflow else workflow[True]
+    return triggers
 
 
 def _runs(job: dict) -> list[str]:
