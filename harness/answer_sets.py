@@ -1,8 +1,8 @@
 """The named answer sets every generation test runs against.
 
 Together they cover every value of every question at least once, and the pairs that
-interact: each deploy_target x railway_config x include_frontend, integrations
-none / one / all, and extra secrets.
+interact: each deploy_target x include_frontend, integrations none / one / all, extra
+secrets, several instances (fixed and Render's autoscaling) and each platform's own URLs.
 """
 
 from typing import Any
@@ -11,28 +11,30 @@ ALL_INTEGRATIONS = ["anthropic", "google_oauth", "microsoft_oauth"]
 
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "default": {},
-    "railway-iac": {"deploy_target": "railway", "railway_config": "iac"},
-    "railway-json": {"deploy_target": "railway", "railway_config": "json"},
-    "railway-iac-nofrontend": {
+    "railway": {"deploy_target": "railway", "instances": 3},
+    "railway-nofrontend": {
         "deploy_target": "railway",
-        "railway_config": "iac",
-        "include_frontend": False,
-    },
-    "railway-json-nofrontend": {
-        "deploy_target": "railway",
-        "railway_config": "json",
         "include_frontend": False,
         "python_version": "3.11",
     },
-    "render": {"deploy_target": "render", "python_version": "3.13"},
+    "render": {"deploy_target": "render", "python_version": "3.13", "instances": 2},
+    "render-autoscaling": {"deploy_target": "render", "instances": 2, "max_instances": 6},
     "render-nofrontend": {"deploy_target": "render", "include_frontend": False},
-    "both-json": {"deploy_target": "both", "railway_config": "json", "workers": 1, "timeout": 30},
-    "both-nofrontend": {"deploy_target": "both", "include_frontend": False, "workers": 32},
-    "both-json-nofrontend": {
+    "both-urls": {
         "deploy_target": "both",
-        "railway_config": "json",
+        "workers": 1,
+        "timeout": 30,
+        "backend_url": "https://api.acme.dev",
+        "cors_origins": "https://app.acme.dev",
+        "railway_backend_url": "https://api-railway.acme.dev",
+        "railway_origins": "https://app-railway.acme.dev,https://admin.acme.dev",
+    },
+    "both-nofrontend": {"deploy_target": "both", "include_frontend": False, "workers": 32},
+    "both-nofrontend-scaled": {
+        "deploy_target": "both",
         "include_frontend": False,
         "timeout": 900,
+        "instances": 100,
     },
     "none": {"deploy_target": "none", "integrations": []},
     "none-nofrontend": {"deploy_target": "none", "include_frontend": False},

@@ -32,12 +32,18 @@ def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+def loopback_args(port: int) -> str:
+    """GUNICORN_CMD_ARGS that keep a generated backend on loopback."""
+    return f"--bind 127.0.0.1:{port}"
+
+
 class Service:
     """One Gunicorn master and its workers.
 
-    `start_command` is the generated one (hooks' start_command, as in the Procfile);
-    only its bind address changes, from 0.0.0.0 to 127.0.0.1, so nothing listens
-    beyond loopback. HOME is private so each master gets its own control socket."""
+    `start_command` is the generated one (hooks' start_command, as in the Procfile), run
+    as written; gunicorn.conf.py binds 0.0.0.0:$PORT, and GUNICORN_CMD_ARGS (which
+    Gunicorn applies over the config file) moves that to loopback, so nothing listens
+    beyond it. HOME is private so each master gets its own control socket."""
 
     def __init__(
         self,
@@ -50,8 +56,7 @@ class Service:
     ) -> None:
         self.cwd = cwd
         self.port = port or free_port()
-        self.command = start_command.replace("0.0.0.0:", "127.0.0.1:")
-        assert "127.0.0.1:$PORT" in self.command, self.command
+        self.command = start_command
         self.home = workdir / f"home-{self.port}"
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / f"gunicorn-{self.port}.log"
@@ -62,6 +67,7 @@ class Service:
             "VIRTUAL_ENV": str(python.parent.parent),
             "HOME": str(self.home),
             "PORT": str(self.port),
+            "GUNICORN_CMD_ARGS": loopback_args(self.port),
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("PYTHONPATH", None)

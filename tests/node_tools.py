@@ -1,8 +1,9 @@
 """Railway's IaC SDK and TypeScript, installed once per machine for type-checking
 generated `.railway/railway.ts` files offline.
 
-The versions come from the generated `.railway/package.json` (hooks/versions.yml), so the
-tests check against exactly what a user installs. One install is shared by all xdist
+The install is `npm ci` from the generated `.railway/package-lock.json`, as the generated
+CI and README do, so the tests check against exactly the tree a user installs (and fail
+when the lock and package.json disagree). One install is shared by all xdist
 workers: a file lock guards it and a marker file says it finished.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -20,21 +20,20 @@ from pathlib import Path
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-fastapi-flutter"
 
 
-def node_modules_for(package_json: Path) -> Path:
-    """A node_modules folder with the devDependencies of `package_json` installed."""
-    deps = json.loads(package_json.read_text())["devDependencies"]
-    key = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
-    home = CACHE / f"railway-sdk-{key}"
+def node_modules_for(railway_dir: Path) -> Path:
+    """A node_modules folder installed by `npm ci` from railway_dir's lock."""
+    files = ("package.json", "package-lock.json")
+    key = hashlib.sha256(b"".join((railway_dir / f).read_bytes() for f in files)).hexdigest()
+    home = CACHE / f"railway-sdk-{key[:16]}"
     home.mkdir(parents=True, exist_ok=True)
     done = home / ".installed"
     with open(home / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
-            (home / "package.json").write_text(
-                json.dumps({"private": True, "devDependencies": deps}, indent=2)
-            )
+            for name in files:
+                shutil.copy2(railway_dir / name, home / name)
             subprocess.run(
-                ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
                 cwd=home,
                 check=True,
                 capture_output=True,
@@ -46,7 +45,7 @@ def node_modules_for(package_json: Path) -> Path:
 def tsc(railway_dir: Path) -> subprocess.CompletedProcess[str]:
     """`tsc --noEmit -p .` on a generated .railway/ folder, as its `npm run check` does.
     It runs on a copy, so the project (possibly shared by other tests) is left as it is."""
-    modules = node_modules_for(railway_dir / "package.json")
+    modules = node_modules_for(railway_dir)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch) / ".railway"
         shutil.copytree(railway_dir, work, ignore=shutil.ignore_patterns("node_modules"))

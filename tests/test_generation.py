@@ -22,12 +22,9 @@ def conditions(answers: dict) -> dict:
     """The names that template file names test, computed here from the raw answers and
     independently of hooks/, so that the file names and these rules check each other.
     A file name that tests anything else fails test_every_condition_is_known."""
-    railway = answers["deploy_target"] in ("railway", "both")
     return {
         "use_render": answers["deploy_target"] in ("render", "both"),
-        "use_railway": railway,
-        "use_railway_iac": railway and answers["railway_config"] == "iac",
-        "use_railway_json": railway and answers["railway_config"] == "json",
+        "use_railway": answers["deploy_target"] in ("railway", "both"),
         "include_frontend": answers["include_frontend"],
         "use_ai": "anthropic" in answers["integrations"],
         "oauth_providers": [i for i in answers["integrations"] if i.endswith("_oauth")],
@@ -66,7 +63,6 @@ def expected_files(answers: dict) -> set[str]:
 
 _SOME_ANSWERS = {
     "deploy_target": "both",
-    "railway_config": "iac",
     "include_frontend": True,
     "integrations": ["anthropic"],
 }
@@ -139,14 +135,17 @@ def test_answers_file_records_answers_only(rendered, name: str) -> None:
         "deploy_target",
         "workers",
         "timeout",
+        "instances",
         "integrations",
         "extra_secrets",
         "include_frontend",
         "backend_url",
-        "cors_origins",
     }
-    if project.answers["deploy_target"] in ("railway", "both"):
-        asked.add("railway_config")
+    target, frontend = project.answers["deploy_target"], project.answers["include_frontend"]
+    asked |= {"max_instances"} if target in ("render", "both") else set()
+    asked |= {"cors_origins"} if frontend else set()
+    asked |= {"railway_backend_url"} if target == "both" else set()
+    asked |= {"railway_origins"} if target == "both" and frontend else set()
     assert set(recorded) - {"_commit", "_src_path"} == asked
     assert "dev_secret_key" not in text
     assert project.answers["dev_secret_key"] not in text

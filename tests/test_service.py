@@ -27,7 +27,7 @@ from schemathesis.core.result import Err
 from harness.answer_sets import ANSWER_SETS
 from harness.backend import backend_env, postgres_database, start_command
 from harness.project import Project
-from harness.service import Service, free_port, get
+from harness.service import Service, free_port, get, loopback_args
 
 STARTUP_SECONDS = 60
 
@@ -411,14 +411,11 @@ def test_production_refuses_a_placeholder_secret_key(
         "ENVIRONMENT": "production",
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
         "SECRET_KEY": "changeme",
-        "PORT": str(free_port()),
+        "PORT": str(port := free_port()),
+        "GUNICORN_CMD_ARGS": loopback_args(port),
     }
     result = subprocess.run(
-        [
-            "sh",
-            "-c",
-            f"exec {signin_project.answers['start_command']}".replace("0.0.0.0", "127.0.0.1"),
-        ],
+        ["sh", "-c", f"exec {signin_project.answers['start_command']}"],
         cwd=signin_project.path / "backend",
         env=backend_env(backend_python, **variables),
         capture_output=True,

@@ -46,8 +46,8 @@ DEPLOY_TARGETS = ["railway", "render", "both", "none"]
 RAILWAY_IAC_FILES = {
     ".railway/railway.ts",
     ".railway/package.json",
+    ".railway/package-lock.json",
     ".railway/tsconfig.json",
-    "backend/Procfile",
 }
 
 
@@ -284,25 +284,19 @@ def test_reanswering_deletes_an_edited_file_but_git_keeps_the_edit(
 ) -> None:
     """Copier deletes a file the new answers no longer generate, edits and all. The user's
     version stays in HEAD, and the deletion is what the workflow's pull request lists."""
-    project = copy_project(
-        str(template_repo),
-        tmp_path / "project",
-        {"deploy_target": "railway", "railway_config": "json"},
-    )
-    railway_json = project / "backend/railway.json"
-    edited = railway_json.read_text().replace(
-        '"restartPolicyMaxRetries": 10', '"restartPolicyMaxRetries": 3'
-    )
-    assert edited != railway_json.read_text()
-    railway_json.write_text(edited)
-    commit_all(project, "Fewer restarts")
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "railway"})
+    railway_ts = project / ".railway/railway.ts"
+    edited = railway_ts.read_text().replace("replicas: 1,", "replicas: 2,")
+    assert edited != railway_ts.read_text()
+    railway_ts.write_text(edited)
+    commit_all(project, "Two replicas")
 
     update_project(project, deploy_target="render")
 
-    assert not railway_json.exists()
+    assert not railway_ts.exists()
     deleted = git(project, "diff", "--name-only", "--diff-filter=D", "HEAD").split()
-    assert "backend/railway.json" in deleted
-    assert git(project, "show", "HEAD:backend/railway.json") == edited
+    assert ".railway/railway.ts" in deleted
+    assert git(project, "show", "HEAD:.railway/railway.ts") == edited
 
 
 def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path: Path) -> None:

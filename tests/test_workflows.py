@@ -153,14 +153,18 @@ def test_flutter_jobs_only_with_the_frontend(rendered, name):
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_railway_config_is_type_checked_only_with_iac(rendered, name):
+def test_railway_config_is_type_checked_with_railway(rendered, name):
     project = rendered(name)
     jobs = _workflow(project)["jobs"]
-    assert ("railway-config" in jobs) == project.answers["use_railway_iac"]
-    if project.answers["use_railway_iac"]:
+    assert ("railway-config" in jobs) == project.answers["use_railway"]
+    if project.answers["use_railway"]:
         job = jobs["railway-config"]
         assert job["defaults"]["run"]["working-directory"] == ".railway"
-        assert _runs(job)[-1] == "npm run check"
+        (node,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-node@")]
+        assert int(node["with"]["node-version"]) >= 22, "the railway SDK needs Node 22+"
+        install, check = _runs(job)[-2:]
+        assert install.startswith("npm ci "), "install exactly the committed lock"
+        assert check == "npm run check"
 
 
 def test_default_workflow_is_long_enough_and_tests_flutter(rendered):
@@ -179,7 +183,7 @@ def test_dependabot_watches_what_exists(rendered, name):
     expected = {("pip", "/backend"), ("github-actions", "/")}
     if answers["include_frontend"]:
         expected.add(("pub", "/frontend"))
-    if answers["use_railway_iac"]:
+    if answers["use_railway"]:
         expected.add(("npm", "/.railway"))
     assert watched == expected
     for ecosystem, directory in watched - {("github-actions", "/")}:

@@ -1,8 +1,37 @@
-"""Gunicorn reads this file from the working directory; the start command's flags add to
-it. It runs in the master process, before any worker exists."""
+"""Every Gunicorn setting, in the file Gunicorn reads from the working directory, so that
+the start command is only `gunicorn main:app` everywhere. It runs in the master process,
+before any worker exists. GUNICORN_CMD_ARGS or flags on the command line still override
+any of these (`gunicorn main:app --bind 127.0.0.1:8000`)."""
 
+import os
+
+from app.core import features
 from app.core.config import get_settings, validate_required
 from app.db import migrate
+
+# Uvicorn's worker for Gunicorn, from the uvicorn-worker package (the old one is deprecated).
+worker_class = "uvicorn_worker.UvicornWorker"
+
+# The answered count per instance; WEB_CONCURRENCY sets it for a bigger instance size.
+workers = int(os.environ.get("WEB_CONCURRENCY") or features.WORKERS)
+
+# Render and Railway route to PORT on every interface; 8000 when run by hand.
+bind = f"0.0.0.0:{os.environ.get('PORT') or 8000}"
+
+# With Uvicorn workers this only restarts a worker whose event loop is blocked this long.
+timeout = features.TIMEOUT_SECONDS
+
+# A stop lets open requests finish, within Render's 30 s before it sends SIGKILL.
+graceful_timeout = 25
+
+# Longer than the platforms' proxies keep an idle connection open, so we never close first.
+keepalive = 75
+
+# The platform's proxy is the only way in: trust its X-Forwarded-* (scheme, client address).
+forwarded_allow_ips = "*"
+
+# One request per line on stdout, where the platforms collect logs.
+accesslog = "-"
 
 # Import the app once in the master; the forked workers share those pages, which about
 # halves each worker's real memory (the app opens no connection before it serves).
