@@ -59,20 +59,25 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def rotate(runs: list[Callable[[], float]], rounds: int, warmup: int = 1) -> list[list[float]]:
+    """Run each callable `rounds` times, in an order that turns every round (A B C,
+    C B A, B C A, ...), so that drift in machine load hits them alike. Each callable
+    returns the seconds it measured (so set-up stays out of the figure)."""
+    for _ in range(warmup):
+        for run in runs:
+            run()
+    times: list[list[float]] = [[] for _ in runs]
+    order = list(range(len(runs)))
+    for i in range(rounds):
+        turn = order[i // 2 % len(order) :] + order[: i // 2 % len(order)]
+        for index in turn if i % 2 == 0 else reversed(turn):
+            times[index].append(runs[index]())
+    return times
+
+
 def alternate(
     subject: Callable[[], float], baseline: Callable[[], float], pairs: int, warmup: int = 1
 ) -> tuple[list[float], list[float]]:
-    """Run subject and baseline `pairs` times each, alternating which goes first.
-    Each callable returns the seconds it measured (so set-up stays out of the figure)."""
-    for _ in range(warmup):
-        subject()
-        baseline()
-    subject_times: list[float] = []
-    baseline_times: list[float] = []
-    for i in range(pairs):
-        order = [(subject, subject_times), (baseline, baseline_times)]
-        if i % 2:
-            order.reverse()
-        for run, times in order:
-            times.append(run())
+    """Run subject and baseline `pairs` times each, alternating which goes first."""
+    subject_times, baseline_times = rotate([subject, baseline], pairs, warmup)
     return subject_times, baseline_times

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.figures import Figure, Result, alternate, median
+from bench.figures import Figure, Result, alternate, median, rotate
 from bench.projects import Counter, copier_env, git_repo
 from harness.project import copy_template
 
@@ -127,20 +127,24 @@ def run(args: argparse.Namespace, work: Path) -> list[Result]:
         )
     )
 
-    subject, base = alternate(cli_copy(template), cli_copy(floor), pairs)
-    figures.append(against_floor("copier copy, CLI, default answers", subject, base, extra=parts))
     if compare:
-        # The same measurement of another template (an earlier release), in the same run.
-        subject, base = alternate(cli_copy(compare), cli_copy(floor), pairs)
+        # The other template (an earlier release) takes its turns in the same rotation,
+        # so both are read against the very same floor runs.
+        subject, earlier, base = rotate(
+            [cli_copy(template), cli_copy(compare), cli_copy(floor)], pairs
+        )
         figures.append(
             against_floor(
                 "copier copy, CLI, default answers, --compare template",
-                subject,
+                earlier,
                 base,
                 note=str(args.compare),
                 extra=shape(compare),
             )
         )
+    else:
+        subject, base = alternate(cli_copy(template), cli_copy(floor), pairs)
+    figures.append(against_floor("copier copy, CLI, default answers", subject, base, extra=parts))
 
     subject, base = alternate(inprocess_copy(template), inprocess_copy(floor), pairs)
     figures.append(against_floor("copier.run_copy, in-process", subject, base))
