@@ -42,6 +42,9 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "ai-only": {"integrations": ["anthropic"]},
     "google-only": {"integrations": ["google_oauth"]},
     "microsoft-only": {"integrations": ["microsoft_oauth"], "deploy_target": "railway"},
+    # The app on one kind of platform only: the web, or phones (with sign-in and chat).
+    "web-only": {"flutter_platforms": ["web"]},
+    "phones-only": {"flutter_platforms": ["android", "ios"], "app_scheme": "dev.acme.chat"},
     "extra-secrets": {
         "project_name": "Acme Support Desk",
         "description": "Answers support tickets.",

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import copier
-
 REPO = Path(__file__).resolve().parent.parent
 # Facts and platform schemas, in the shared/ folder beside the repository.
 SHARED = REPO.parent / "shared"
@@ -48,6 +46,8 @@ def render_project(
     template: Path | str, dst: Path, answers: dict[str, Any], **kwargs: Any
 ) -> Project:
     """Render in-process exactly as a user would, without --trust."""
+    import copier  # here, so that what needs no render runs before Copier is installed
+
     worker = copier.run_copy(
         str(template),
         str(dst),

@@ -28,6 +28,7 @@ def conditions(answers: dict) -> dict:
         "include_frontend": answers["include_frontend"],
         "use_ai": "anthropic" in answers["integrations"],
         "oauth_providers": [i for i in answers["integrations"] if i.endswith("_oauth")],
+        "flutter_platforms": answers.get("flutter_platforms", ["web", "android", "ios"]),
     }
 
 
@@ -73,7 +74,8 @@ def test_every_condition_is_known() -> None:
     for relpath in _template_files():
         for part in relpath.parts:
             if match := CONDITION.search(part):
-                names = set(re.findall(r"[a-z_]+", match[1])) - {"and", "or", "not"}
+                tested = re.sub(r"'[^']*'", "", match[1])  # 'web' in flutter_platforms
+                names = set(re.findall(r"[a-z_]+", tested)) - {"and", "or", "not", "in"}
                 assert names <= known, f"{relpath}: add {names - known} to conditions()"
 
 
@@ -146,6 +148,11 @@ def test_answers_file_records_answers_only(rendered, name: str) -> None:
     asked |= {"cors_origins"} if frontend else set()
     asked |= {"railway_backend_url"} if target == "both" else set()
     asked |= {"railway_origins"} if target == "both" and frontend else set()
+    if frontend:
+        asked.add("flutter_platforms")
+        phones = set(project.answers["flutter_platforms"]) - {"web"}
+        if phones and project.answers["oauth_providers"]:
+            asked.add("app_scheme")
     assert set(recorded) - {"_commit", "_src_path"} == asked
     assert "dev_secret_key" not in text
     assert project.answers["dev_secret_key"] not in text

@@ -32,7 +32,8 @@ def test_question_names_are_the_contract() -> None:
     assert list(ASKED) == [
         "project_name", "project_slug", "description", "github_repository",
         "python_version", "deploy_target", "workers", "timeout", "instances", "max_instances",
-        "integrations", "extra_secrets", "include_frontend", "backend_url", "cors_origins",
+        "integrations", "extra_secrets", "include_frontend", "flutter_platforms",
+        "app_scheme", "backend_url", "cors_origins",
         "railway_backend_url", "railway_origins",
     ]  # fmt: skip
 

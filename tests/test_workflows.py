@@ -127,7 +127,9 @@ def test_flutter_jobs_only_with_the_frontend(rendered, name):
         assert not flutter_jobs
         assert not any("flutter" in run for job in jobs.values() for run in _runs(job))
         return
-    assert flutter_jobs == {"frontend", "frontend-build"}
+    platforms = set(answers["flutter_platforms"])
+    builds = {f"frontend-{platform}": platform for platform in platforms}
+    assert flutter_jobs == {"frontend", *builds}
 
     for job_name in flutter_jobs:
         job = jobs[job_name]
@@ -135,21 +137,31 @@ def test_flutter_jobs_only_with_the_frontend(rendered, name):
         (flutter,) = _uses(job, "subosito/flutter-action")
         assert flutter["with"]["cache"] is True
         assert str(flutter["with"]["flutter-version"]) == answers["flutter_version"]
-        assert _runs(job)[0] == "flutter pub get"
 
     test_runs = _runs(jobs["frontend"])
-    assert "dart format --output=none --set-exit-if-changed ." in test_runs
-    assert "flutter analyze" in test_runs
-    tested = [r.removeprefix("flutter test ") for r in test_runs if r.startswith("flutter test")]
-    assert tested == ["test/unit/", "test/widget/", "test/integration/"]
-    for folder in tested:
-        assert list((project.path / "frontend" / folder).glob("*_test.dart")), folder
-
-    build = jobs["frontend-build"]
-    assert build["needs"] == "frontend"
-    (build_run,) = [r for r in _runs(build) if r.startswith("flutter build")]
-    assert build_run.startswith("flutter build web --release")
-    assert f"--dart-define=BACKEND_URL={answers['backend_url']}" in build_run
+    assert test_runs == [
+        "flutter pub get",
+        "dart format --output=none --set-exit-if-changed .",
+        "flutter analyze",
+        "flutter test",
+    ]
+    backend = f"--dart-define=BACKEND_URL={answers['backend_url']}"
+    built = {
+        "web": ["flutter pub get", f"flutter build web --release {backend}"],
+        "android": [
+            "flutter create --empty --platforms=android --org com.example .",
+            f"flutter build apk --debug {backend}",
+        ],
+        "ios": [
+            "flutter create --empty --platforms=ios --org com.example .",
+            f"flutter build ios --no-codesign {backend}",
+        ],
+    }
+    for job_name, platform in builds.items():
+        job = jobs[job_name]
+        assert job["needs"] == "frontend"
+        assert _runs(job) == built[platform], job_name
+        assert job["runs-on"] == ("macos-latest" if platform == "ios" else "ubuntu-latest")
 
 
 @pytest.mark.parametrize("name", ALL)

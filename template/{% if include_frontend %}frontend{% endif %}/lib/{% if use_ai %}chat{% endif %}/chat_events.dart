@@ -1,6 +1,6 @@
 import 'dart:convert';
 
-import 'api_exception.dart';
+import '../api/api_exception.dart';
 import 'sse.dart';
 
 /// What `POST /api/chat/stream` sends, one server-sent event at a time.

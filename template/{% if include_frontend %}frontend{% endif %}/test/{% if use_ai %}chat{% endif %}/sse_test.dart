@@ -1,7 +1,7 @@
 import 'dart:convert';
 
 import 'package:flutter_test/flutter_test.dart';
-import 'package:frontend/api/sse.dart';
+import 'package:frontend/chat/sse.dart';
 
 /// Parses [chunks] as if they arrived from the network one by one.
 Future<List<SseEvent>> parse(List<String> chunks) {

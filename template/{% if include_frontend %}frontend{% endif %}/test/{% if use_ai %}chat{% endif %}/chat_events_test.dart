@@ -1,7 +1,7 @@
 import 'package:flutter_test/flutter_test.dart';
 import 'package:frontend/api/api_exception.dart';
-import 'package:frontend/api/chat_events.dart';
-import 'package:frontend/api/sse.dart';
+import 'package:frontend/chat/chat_events.dart';
+import 'package:frontend/chat/sse.dart';
 
 ChatEvent? decode(String event, String data) {
   return ChatEvent.fromSse(SseEvent(event: event, data: data));
