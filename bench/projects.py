@@ -107,7 +107,7 @@ def render(args: argparse.Namespace, work: Path, name: str, answers: dict[str, A
 
 
 def backend_python(args: argparse.Namespace, work: Path) -> Path:
-    """The test suite's shared virtualenv: the default answers' requirements-dev.txt,
+    """The test suite's shared virtualenv: the default answers' uv.lock,
     which has every integration's packages (installed once, then cached)."""
     project = work / "project-default"
     if not project.exists():

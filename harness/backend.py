@@ -16,10 +16,12 @@ from pathlib import Path
 
 import yaml
 
-# Survives between sessions: installing the backend's requirements takes a minute.
+# Survives between sessions: installing the backend's locked packages takes a while.
 CACHE = Path(
     os.environ.get("BACKEND_VENV_CACHE", Path.home() / ".cache" / "copier-fastapi-flutter")
 )
+# The uv the test extra pins, run by the interpreter it is installed in.
+UV = (sys.executable, "-m", "uv")
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 
 # Variables the generated backend reads: a test sets each one it means, never inherits them.
@@ -38,36 +40,36 @@ APP_VARIABLES = (
     "MICROSOFT_CLIENT_SECRET",
     "WEB_CONCURRENCY",
     "PORT",
+    # A platform's marks: with one, only ENVIRONMENT=production starts.
+    "RENDER",
+    "RAILWAY_ENVIRONMENT",
+    "RAILWAY_ENVIRONMENT_NAME",
 )
 
 
 def backend_venv(backend_dir: Path) -> Path:
-    """The python of a virtualenv with backend_dir's requirements-dev.txt installed,
-    built once per requirements content; a file lock lets xdist workers share it."""
-    requirements = "".join(
-        (backend_dir / name).read_text() for name in ("requirements.txt", "requirements-dev.txt")
-    )
-    digest = hashlib.sha256(f"{sys.version}\n{requirements}".encode()).hexdigest()[:16]
+    """The python of a virtualenv holding backend_dir's uv.lock (dev group included),
+    installed by `uv sync --locked` once per lock; a file lock lets xdist workers share it."""
+    lock = (backend_dir / "uv.lock").read_bytes()
+    digest = hashlib.sha256(sys.version.encode() + b"\n" + lock).hexdigest()[:16]
     venv = CACHE / f"backend-venv-{digest}"
     python = venv / "bin" / "python"
     CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE / f"{venv.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with (CACHE / f"{venv.name}.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            # Into the cache, not backend_dir/.venv: the rendered project stays as it was.
+            env = {
+                **os.environ,
+                "UV_PROJECT_ENVIRONMENT": str(venv),
+                "UV_PYTHON_DOWNLOADS": "never",
+            }
+            env.pop("VIRTUAL_ENV", None)
             subprocess.run(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                    "requirements-dev.txt",
-                ],
+                [*UV, "sync", "--locked", "--quiet", "--no-config", "--python", sys.executable],
                 cwd=backend_dir,
+                env=env,
                 check=True,
                 timeout=900,
             )

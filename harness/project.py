@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Facts and platform schemas, in the shared/ folder beside the repository.
 SHARED = REPO.parent / "shared"
 # What Copier reads from the repository: everything else (tests, docs) is not the template.
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+TEMPLATE_PARTS = ("copier.yml", "hooks", "locks", "template")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "node_modules", ".dart_tool")
 
 

@@ -32,6 +32,19 @@ def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is pid."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
 def loopback_args(port: int) -> str:
     """GUNICORN_CMD_ARGS that keep a generated backend on loopback."""
     return f"--bind 127.0.0.1:{port}"
@@ -125,11 +138,7 @@ class Service:
         return self.process.pid
 
     def worker_pids(self) -> list[int]:
-        try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(pid) for pid in children.split()]
+        return children(self.pid)
 
     @staticmethod
     def rss_mb(pid: int) -> float:

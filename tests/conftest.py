@@ -68,6 +68,6 @@ def rendered(
 
 @pytest.fixture(scope="session")
 def backend_python(rendered: Callable[[str], Project]) -> Path:
-    """The python of one virtualenv with a generated backend's requirements-dev.txt (all
+    """The python of one virtualenv with a generated backend's uv.lock (all
     integrations) installed, shared by every xdist worker and cached between sessions."""
     return backend_venv(rendered("default").path / "backend")

@@ -39,7 +39,7 @@ def test_no_secret_outside_the_ignored_env_file(rendered, name: str) -> None:
 def test_env_example_lists_every_variable_without_values(rendered, name: str) -> None:
     project: Project = rendered(name)
     example = project.read("backend/.env.example")
-    variables = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", example, re.M))
+    variables = dict(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]*)=(.*)$", example, re.M))
     for required in project.answers["required_in_production"]:
         assert required in variables, required
     for secret in project.answers["third_party_secrets"]:

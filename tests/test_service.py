@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -125,18 +126,14 @@ def test_a_chat_stream_arrives_event_by_event(
     assert text.endswith("You said: hello there")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["extra-secrets", "no-integrations"])
-def test_production_with_nothing_set_exits_naming_every_missing_variable(
-    backend_python: Path, render: Callable[..., Project], name: str
-) -> None:
-    project = render(ANSWER_SETS[name])
-    # backend/.env holds development values; a deployed service has no such file.
-    (project.path / "backend/.env").unlink()
+def refused_start(python: Path, project: Project, **variables: str) -> str:
+    """Start the service as a platform would, with no backend/.env (a deployed service has
+    none); it must exit by itself. Its output."""
+    (project.path / "backend/.env").unlink(missing_ok=True)
     process = subprocess.Popen(
         ["sh", "-c", start_command(project.path)],
         cwd=project.path / "backend",
-        env=backend_env(backend_python, PORT=str(free_port()), ENVIRONMENT="production"),
+        env=backend_env(python, PORT=str(free_port()), **variables),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -148,8 +145,37 @@ def test_production_with_nothing_set_exits_naming_every_missing_variable(
         os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"still running after {STARTUP_SECONDS} s: {process.communicate()[0]}")
     assert process.returncode != 0, output
+    assert "Traceback" not in output, output
+    return output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["extra-secrets", "no-integrations"])
+def test_production_with_nothing_set_exits_naming_every_missing_variable(
+    backend_python: Path, render: Callable[..., Project], name: str
+) -> None:
+    project = render(ANSWER_SETS[name])
+    output = refused_start(backend_python, project, ENVIRONMENT="production")
     for variable in project.answers["required_in_production"]:
         assert variable in output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"RENDER": "true", "ENVIRONMENT": "development"}, {"RAILWAY_ENVIRONMENT": "production"}],
+    ids=["unset", "development-on-render", "unset-on-railway"],
+)
+def test_gunicorn_refuses_to_guess_the_environment(
+    backend_python: Path, rendered: Callable[[str], Project], tmp_path: Path, variables: dict
+) -> None:
+    """Unset, ENVIRONMENT would mean development: docs on, any Host, a guessable key."""
+    project = rendered("default")
+    copy = Project(tmp_path / "project", project.answers)
+    shutil.copytree(project.path, copy.path)
+    output = refused_start(backend_python, copy, **variables)
+    assert "ENVIRONMENT:" in output
+    assert "SECRET_KEY" not in output  # not judged as production: the one problem named
 
 
 def chat_request(port: int, words: int) -> bytes:

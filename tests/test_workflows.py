@@ -8,6 +8,7 @@ YAML, not on its text).
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 import yaml
@@ -89,7 +90,7 @@ def test_ci_runs_when_and_as_it_should(rendered, name):
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_backend_job_lints_tests_against_postgres_and_audits(rendered, name):
+def test_backend_job_installs_the_lock_lints_types_tests_and_audits(rendered, name):
     project = rendered(name)
     answers = project.answers
     job = _workflow(project)["jobs"]["backend"]
@@ -98,23 +99,30 @@ def test_backend_job_lints_tests_against_postgres_and_audits(rendered, name):
     (python,) = _uses(job, "actions/setup-python")
     version_file = python["with"]["python-version-file"]
     assert project.read(version_file).strip() == answers["python_version"]
-    assert python["with"]["cache"] == "pip"
+    (uv,) = _uses(job, "astral-sh/setup-uv")
+    # Its uv comes from the floor the project itself declares; the cache is keyed on the lock.
+    pyproject = tomllib.loads(project.read(uv["with"]["version-file"]))
+    assert pyproject["tool"]["uv"]["required-version"].startswith(">=")
+    assert uv["with"]["cache-dependency-glob"] == "backend/uv.lock"
 
     postgres = job["services"]["postgres"]
     assert postgres["image"] == f"postgres:{answers['postgres_major']}"
     assert job["env"]["DATABASE_URL"].startswith("postgresql://")
 
     runs = _runs(job)
-    expected = [
-        "pip install -r requirements-dev.txt",
-        "ruff check .",
-        "ruff format --check .",
-        "pytest",
+    # requirements.txt is checked with the very command its header says made it.
+    export = project.read("backend/requirements.txt").splitlines()[1].removeprefix("#").strip()
+    assert runs[0] == "uv sync --locked"
+    assert runs[1].splitlines()[:2] == [export, "git diff --exit-code -- requirements.txt || {"]
+    assert runs[2:-1] == [
+        "uv run ruff check .",
+        "uv run ruff format --check .",
+        "uv run mypy",
+        "uv run pytest",
     ]
-    assert runs[: len(expected)] == expected
-    audit = runs[len(expected)]
-    assert re.search(r"^pip install pip-audit==\d", audit, re.M)
-    assert "pip-audit --requirement requirements.txt" in audit
+    assert re.fullmatch(
+        r"uvx pip-audit==\d+\.\d+\.\d+ --disable-pip --requirement requirements.txt", runs[-1]
+    )
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -192,7 +200,7 @@ def test_dependabot_watches_what_exists(rendered, name):
     answers = project.answers
     config = yaml.safe_load(project.read(".github/dependabot.yml"))
     watched = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
-    expected = {("pip", "/backend"), ("github-actions", "/")}
+    expected = {("uv", "/backend"), ("github-actions", "/")}
     if answers["include_frontend"]:
         expected.add(("pub", "/frontend"))
     if answers["use_railway"]:
@@ -203,19 +211,20 @@ def test_dependabot_watches_what_exists(rendered, name):
 
 
 @pytest.mark.parametrize("name", ["default", "none-nofrontend"])
-def test_pre_commit_runs_ruff_and_the_merge_conflict_check(rendered, name):
+def test_pre_commit_runs_ruff_mypy_and_the_merge_conflict_check(rendered, name):
     project = rendered(name)
     config = yaml.safe_load(project.read(".pre-commit-config.yaml"))
-    hooks = {hook["id"]: repo for repo in config["repos"] for hook in repo["hooks"]}
-    assert {"ruff-check", "ruff-format", "check-merge-conflict"} <= set(hooks)
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    revs = {hook["id"]: repo.get("rev") for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "check-merge-conflict", "mypy"} <= set(hooks)
     for repo in config["repos"]:
-        assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"]), repo["repo"]
-    requirements = project.path / "backend" / "requirements-dev.txt"
-    pinned = (
-        re.search(r"^ruff==(\S+)", requirements.read_text(), re.M)
-        if requirements.exists()
-        else None
-    )
-    if pinned:
-        # The hook and the backend's own ruff must agree, or they fight over formatting.
-        assert hooks["ruff-check"]["rev"] == f"v{pinned[1]}"
+        if repo["repo"] != "local":
+            assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"]), repo["repo"]
+    # The hook and the backend's own ruff must agree, or they fight over formatting.
+    pyproject = tomllib.loads(project.read("backend/pyproject.toml"))
+    (ruff,) = [p for p in pyproject["dependency-groups"]["dev"] if p.startswith("ruff==")]
+    assert revs["ruff-check"] == "v" + ruff.removeprefix("ruff==")
+    # mypy is the backend's locked one, run over the whole backend as CI runs it.
+    mypy = hooks["mypy"]
+    assert mypy["entry"] == "uv run --directory backend --locked mypy"
+    assert mypy["language"] == "unsupported" and mypy["pass_filenames"] is False

@@ -46,5 +46,5 @@ def on_starting(server: object) -> None:
     # Once per instance, not once per worker: refuse a production start that lacks
     # settings, then bring the schema up to date (an advisory lock in migrations/env.py
     # serialises this with other instances and the platform's pre-deploy command).
-    validate_required(get_settings())
+    validate_required(get_settings(), under_gunicorn=True)
     migrate()

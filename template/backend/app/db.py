@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from app.core.config import BACKEND_DIR
 
@@ -15,8 +20,12 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def create_engine(database_url: str) -> AsyncEngine:
+    # A URL holds only text; asyncpg wants its connect timeout (libpq's connect_timeout,
+    # renamed in config.async_database_url) as a number.
+    timeout = make_url(database_url).query.get("timeout")
+    connect_args = {"timeout": float(timeout)} if isinstance(timeout, str) else {}
     # pre_ping: a platform's Postgres may drop idle connections between requests.
-    engine = create_async_engine(database_url, pool_pre_ping=True)
+    engine = create_async_engine(database_url, pool_pre_ping=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _share_sqlite_file)
     return engine
@@ -35,7 +44,7 @@ def _share_sqlite_file(connection: DBAPIConnection, _record: object) -> None:
     cursor.close()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -69,7 +69,7 @@ class Message(Base):
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(16))  # "user" or "assistant"
+    role: Mapped[Literal["user", "assistant"]] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     # The provider's token counts, on assistant messages.
     input_tokens: Mapped[int | None]

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 # Settings come from the environment: the test values go in before the app is imported.
 # Keys from backend/.env must not reach the tests, so each one is set here, even if empty.
@@ -25,15 +26,20 @@ if not os.environ.get("DATABASE_URL"):
     database_file = Path(tempfile.mkdtemp(prefix="backend-tests-")) / "test.db"
     os.environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{database_file}"
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from app.core.config import Settings, get_settings
+from app.core.features import REQUIRED_IN_PRODUCTION
 from app.db import create_engine, create_sessionmaker, migrate
 from main import create_app
+
+# Where the production tests pretend to be served (.test: reserved, no real host).
+PRODUCTION_BACKEND_URL = "https://api.product.test"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,9 +61,9 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+async def client(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
@@ -71,7 +77,7 @@ async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 
 @contextmanager
-def serve(app: FastAPI | object, lifespan: str = "on") -> Iterator[str]:
+def serve(app: ASGIApp, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL."""
     # The asyncio loop: uvloop complains when it is stopped outside the main thread.
     config = uvicorn.Config(
@@ -98,3 +104,17 @@ def live_url(settings: Settings) -> Iterator[str]:
     """The app, served over real HTTP like in production (its own engine and loop)."""
     with serve(create_app(settings)) as url:
         yield url
+
+
+@pytest.fixture
+def production_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings that pass production's start-up checks. The database URL is Postgres, as
+    production insists; nothing here connects to it."""
+    for name in REQUIRED_IN_PRODUCTION:
+        monkeypatch.setenv(name, secrets.token_urlsafe(32))
+    return Settings(
+        environment="production",
+        database_url="postgresql://app:unused@127.0.0.1:9/app",
+        backend_url=PRODUCTION_BACKEND_URL,
+        cors_origins="https://app.product.test",
+    )

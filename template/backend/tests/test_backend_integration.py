@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from app.core.features import PLATFORM_HOSTS, REQUIRED_IN_PRODUCTION
+from app.core.features import PLATFORM_HOSTS
 from main import create_app
 
 
 async def test_health_and_readiness_over_http(live_url: str) -> None:
-    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+    async with httpx2.AsyncClient(base_url=live_url, timeout=10) as client:
         health = await client.get("/health")
         ready = await client.get("/health/ready")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
@@ -22,7 +22,7 @@ async def test_health_and_readiness_over_http(live_url: str) -> None:
 
 
 async def test_unknown_paths_are_json_404s(live_url: str) -> None:
-    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+    async with httpx2.AsyncClient(base_url=live_url, timeout=10) as client:
         response = await client.get("/no-such-page")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
@@ -39,7 +39,7 @@ async def test_unknown_paths_are_json_404s(live_url: str) -> None:
 async def test_cors_allows_the_configured_origins_only(
     live_url: str, origin: str, allowed: bool
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+    async with httpx2.AsyncClient(base_url=live_url, timeout=10) as client:
         response = await client.options(
             "/health",
             headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
@@ -48,19 +48,8 @@ async def test_cors_allows_the_configured_origins_only(
 
 
 @pytest.fixture
-async def production_app(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings
-) -> AsyncIterator[FastAPI]:
-    for name in REQUIRED_IN_PRODUCTION:
-        monkeypatch.setenv(name, "p" * 64)
-    app = create_app(
-        Settings(
-            environment="production",
-            database_url=settings.database_url,
-            backend_url="https://api.example.com",
-            cors_origins="https://app.example.com",
-        )
-    )
+async def production_app(production_settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(production_settings)
 
     @app.get("/boom")
     async def boom() -> None:
@@ -70,9 +59,9 @@ async def production_app(
     await app.state.engine.dispose()
 
 
-def production_client(app: FastAPI, host: str = "api.example.com") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url=f"https://{host}")
+def production_client(app: FastAPI, host: str = "api.product.test") -> httpx2.AsyncClient:
+    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx2.AsyncClient(transport=transport, base_url=f"https://{host}")
 
 
 async def test_production_hides_errors_behind_a_plain_500(production_app: FastAPI) -> None:
@@ -90,7 +79,7 @@ async def test_production_has_no_interactive_docs(production_app: FastAPI) -> No
         assert (await client.get("/openapi.json")).status_code == 404
 
 
-@pytest.mark.parametrize("host", ["api.example.com", "localhost", *PLATFORM_HOSTS])
+@pytest.mark.parametrize("host", ["api.product.test", "localhost", *PLATFORM_HOSTS])
 async def test_production_answers_its_own_hosts(production_app: FastAPI, host: str) -> None:
     async with production_client(production_app, host) as client:
         assert (await client.get("/health")).status_code == 200

@@ -38,7 +38,8 @@ async def test_a_conversation_and_its_messages_round_trip(db: AsyncSession) -> N
         ("assistant", "Hi!", 2),
         ("user", "Hello ünïcode", None),
     ]
-    assert (await db.get(Conversation, conversation.id)).created_at is not None
+    found = await db.get(Conversation, conversation.id)
+    assert found is not None and found.created_at is not None
 
 
 def test_migrating_again_is_a_no_op() -> None:

@@ -3,7 +3,7 @@ from login to callback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from authlib.integrations.starlette_client import OAuth
 from starlette.middleware.sessions import SessionMiddleware
@@ -24,20 +24,21 @@ SIGN_IN_PATH = "/api/auth/"
 def build_oauth(settings: Settings) -> OAuth:
     oauth = OAuth()
     for provider in features.OAUTH_PROVIDERS:
+        client_id, client_secret = settings.oauth_client(provider)
         oauth.register(
             name=provider,
-            client_id=settings.value_of(f"{provider.upper()}_CLIENT_ID"),
-            client_secret=settings.value_of(f"{provider.upper()}_CLIENT_SECRET"),
+            client_id=client_id,
+            client_secret=client_secret,
             server_metadata_url=OIDC_METADATA[provider],
             client_kwargs={"scope": "openid email profile"},
         )
     return oauth
 
 
-def issuer_check(issuer: str) -> Callable[[dict, str], bool]:
+def issuer_check(issuer: str) -> Callable[[Mapping[str, object], str], bool]:
     # Microsoft's multi-tenant metadata names its issuer with a {tenantid} placeholder
     # that each token fills in with its own tenant (the `tid` claim).
-    def matches(claims: dict, value: str) -> bool:
+    def matches(claims: Mapping[str, object], value: str) -> bool:
         return value == issuer.replace("{tenantid}", str(claims.get("tid", "")))
 
     return matches

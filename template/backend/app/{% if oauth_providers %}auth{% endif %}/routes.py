@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from authlib.integrations.starlette_client import OAuthError, StarletteOAuth2App
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
@@ -33,7 +33,8 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 def oauth_client(request: Request, provider: str) -> StarletteOAuth2App:
     if provider not in features.OAUTH_PROVIDERS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Unknown sign-in provider")
-    return request.app.state.oauth.create_client(provider)
+    client: StarletteOAuth2App = request.app.state.oauth.create_client(provider)
+    return client
 
 
 def is_allowed_redirect(url: str, settings: Settings) -> bool:
@@ -55,7 +56,8 @@ async def login(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "redirect_to is not an allowed origin")
     request.session["redirect_to"] = redirect_to
     callback_url = f"{settings.backend_url.rstrip('/')}/api/auth/{provider}/callback"
-    return await client.authorize_redirect(request, callback_url)
+    response: RedirectResponse = await client.authorize_redirect(request, callback_url)
+    return response
 
 
 @router.get("/auth/{provider}/callback")
@@ -78,7 +80,7 @@ async def callback(
             },
         )
         claims = token["userinfo"]
-    except (OAuthError, httpx.HTTPError, KeyError) as exc:
+    except (OAuthError, httpx2.HTTPError, KeyError) as exc:
         logger.warning("Sign-in with %s failed: %r", provider, exc)
         return RedirectResponse(f"{back_to_app}#error=sign_in_failed", status.HTTP_302_FOUND)
 

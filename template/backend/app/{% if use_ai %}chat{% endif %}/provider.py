@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import anthropic
+from anthropic.types import MessageParam
 
 from app.core.config import Settings
 
@@ -59,7 +60,7 @@ class AnthropicProvider:
                 model=self._model,
                 max_tokens=MAX_REPLY_TOKENS,
                 system=SYSTEM_PROMPT,
-                messages=[{"role": turn.role, "content": turn.content} for turn in turns],
+                messages=[_message(turn) for turn in turns],
             ) as stream:
                 async for text in stream.text_stream:
                     yield TextDelta(text)
@@ -70,6 +71,12 @@ class AnthropicProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _message(turn: Turn) -> MessageParam:
+    if turn.role == "user":
+        return {"role": "user", "content": turn.content}
+    return {"role": "assistant", "content": turn.content}
 
 
 class OfflineProvider:
@@ -91,9 +98,8 @@ class OfflineProvider:
 
 
 def provider_from_settings(settings: Settings) -> ChatProvider:
-    api_key = settings.value_of("ANTHROPIC_API_KEY")
-    if api_key:
-        client = anthropic.AsyncAnthropic(api_key=api_key)
-        return AnthropicProvider(client, settings.value_of("ANTHROPIC_MODEL") or DEFAULT_MODEL)
+    if settings.anthropic_api_key:
+        client = anthropic.AsyncAnthropic(api_key=settings.anthropic_api_key)
+        return AnthropicProvider(client, settings.anthropic_model or DEFAULT_MODEL)
     # Production never gets here: validate_required() insists on ANTHROPIC_API_KEY.
     return OfflineProvider()

@@ -34,7 +34,8 @@ AppStatus.disable_automatic_graceful_drain()
 
 
 def get_chat_provider(request: Request) -> ChatProvider:
-    return request.app.state.chat_provider
+    provider: ChatProvider = request.app.state.chat_provider
+    return provider
 
 
 ProviderDep = Annotated[ChatProvider, Depends(get_chat_provider)]
@@ -50,6 +51,7 @@ async def stream_chat(
     # Set by the sign-in dependency when the project has sign-in; None otherwise.
     user_id = getattr(request.state, "user_id", None)
     earlier: list[Turn] = []
+    conversation: Conversation | None
     if body.conversation_id is None:
         conversation = Conversation(id=uuid.uuid4(), user_id=user_id)
         session.add(conversation)

@@ -35,7 +35,7 @@ class FakeOIDC:
         self.multi_tenant = multi_tenant
         self.account = {"sub": "user-123", "email": "ada@example.com", "name": "Ada Lovelace"}
         self._key = signing_key()
-        self._codes: dict[str, dict] = {}
+        self._codes: dict[str, dict[str, str | None]] = {}
         self.app = Starlette(
             routes=[
                 Route("/.well-known/openid-configuration", self._discovery),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
+import httpx2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +50,7 @@ async def orphaned_messages(db: AsyncSession) -> int:
 
 
 async def test_deleting_the_account_removes_everything_stored_for_it(
-    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    client: httpx2.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     alice, bob = await new_user(db), await new_user(db)
     await with_history(db, alice)
@@ -67,7 +67,7 @@ async def test_deleting_the_account_removes_everything_stored_for_it(
 
 
 async def test_a_deleted_accounts_token_stops_working(
-    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+    client: httpx2.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     user = await new_user(db)
     headers = bearer(user, settings)
@@ -83,6 +83,6 @@ async def test_a_deleted_accounts_token_stops_working(
     assert (await client.get("/api/me", headers=headers)).status_code == 401
 
 
-async def test_deleting_the_account_needs_its_token(client: httpx.AsyncClient) -> None:
+async def test_deleting_the_account_needs_its_token(client: httpx2.AsyncClient) -> None:
     response = await client.delete("/api/me")
     assert response.status_code == 401

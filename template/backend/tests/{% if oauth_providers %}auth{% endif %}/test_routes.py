@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import jwt
 import pytest
 from fastapi import FastAPI
@@ -29,7 +29,8 @@ APP_URL = "https://app.example.com/"  # in CORS_ORIGINS for the tests
 
 @pytest.fixture(params=OAUTH_PROVIDERS)
 def provider(request: pytest.FixtureRequest) -> str:
-    return request.param
+    name: str = request.param
+    return name
 
 
 @pytest.fixture
@@ -44,29 +45,29 @@ def oidc(provider: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOIDC]:
 
 
 @pytest.fixture
-async def sign_in_app(
-    oidc: FakeOIDC, provider: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[FastAPI]:
-    monkeypatch.setenv(f"{provider.upper()}_CLIENT_ID", oidc.client_id)
-    monkeypatch.setenv(f"{provider.upper()}_CLIENT_SECRET", oidc.client_secret)
-    app = create_app(settings)
+async def sign_in_app(oidc: FakeOIDC, provider: str, settings: Settings) -> AsyncIterator[FastAPI]:
+    client = {
+        f"{provider}_client_id": oidc.client_id,
+        f"{provider}_client_secret": oidc.client_secret,
+    }
+    app = create_app(settings.model_copy(update=client))
     yield app
     await app.state.engine.dispose()
 
 
 @pytest.fixture
-async def browser(sign_in_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def browser(sign_in_app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
     """The app in-process, keeping cookies like a browser."""
-    transport = httpx.ASGITransport(app=sign_in_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    transport = httpx2.ASGITransport(app=sign_in_app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
-async def start_sign_in(browser: httpx.AsyncClient, provider: str) -> str:
+async def start_sign_in(browser: httpx2.AsyncClient, provider: str) -> str:
     """Log in at the app, consent at the provider; the callback URL the provider returns."""
     login = await browser.get(f"/api/auth/{provider}/login", params={"redirect_to": APP_URL})
     assert login.status_code == 302
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx2.AsyncClient(timeout=10) as client:
         consent = await client.get(login.headers["location"])
     assert consent.status_code == 302
     callback = urlsplit(consent.headers["location"])
@@ -74,7 +75,7 @@ async def start_sign_in(browser: httpx.AsyncClient, provider: str) -> str:
     return f"{callback.path}?{callback.query}"
 
 
-async def sign_in(browser: httpx.AsyncClient, provider: str) -> str:
+async def sign_in(browser: httpx2.AsyncClient, provider: str) -> str:
     response = await browser.get(await start_sign_in(browser, provider))
     assert response.status_code == 302
     target, _, fragment = response.headers["location"].partition("#")
@@ -84,7 +85,7 @@ async def sign_in(browser: httpx.AsyncClient, provider: str) -> str:
 
 
 async def test_signing_in_returns_a_session_token_for_the_stored_user(
-    browser: httpx.AsyncClient, provider: str, settings: Settings, db: AsyncSession
+    browser: httpx2.AsyncClient, provider: str, settings: Settings, db: AsyncSession
 ) -> None:
     token = await sign_in(browser, provider)
 
@@ -99,11 +100,12 @@ async def test_signing_in_returns_a_session_token_for_the_stored_user(
         "provider": provider,
     }
     user = await db.get(User, uuid.UUID(claims["sub"]))
+    assert user is not None
     assert (user.provider, user.email) == (provider, "ada@example.com")
 
 
 async def test_signing_in_again_finds_the_same_user(
-    browser: httpx.AsyncClient, provider: str, settings: Settings
+    browser: httpx2.AsyncClient, provider: str, settings: Settings
 ) -> None:
     first = jwt.decode(await sign_in(browser, provider), settings.secret_key, [ALGORITHM])
     second = jwt.decode(await sign_in(browser, provider), settings.secret_key, [ALGORITHM])
@@ -111,7 +113,7 @@ async def test_signing_in_again_finds_the_same_user(
 
 
 async def test_a_forged_state_is_refused(
-    browser: httpx.AsyncClient, provider: str, oidc: FakeOIDC, db: AsyncSession
+    browser: httpx2.AsyncClient, provider: str, oidc: FakeOIDC, db: AsyncSession
 ) -> None:
     callback = await start_sign_in(browser, provider)
     path, _, query = callback.partition("?")
@@ -124,7 +126,7 @@ async def test_a_forged_state_is_refused(
 
 
 async def test_a_refusal_at_the_provider_goes_back_to_the_app(
-    browser: httpx.AsyncClient, provider: str
+    browser: httpx2.AsyncClient, provider: str
 ) -> None:
     callback = await start_sign_in(browser, provider)
     state = parse_qs(callback.partition("?")[2])["state"][0]
@@ -134,7 +136,9 @@ async def test_a_refusal_at_the_provider_goes_back_to_the_app(
     assert response.headers["location"] == f"{APP_URL}#error=sign_in_failed"
 
 
-async def test_a_callback_without_a_login_is_400(browser: httpx.AsyncClient, provider: str) -> None:
+async def test_a_callback_without_a_login_is_400(
+    browser: httpx2.AsyncClient, provider: str
+) -> None:
     response = await browser.get(f"/api/auth/{provider}/callback?code=x&state=y")
     assert response.status_code == 400
 
@@ -149,14 +153,14 @@ async def test_a_callback_without_a_login_is_400(browser: httpx.AsyncClient, pro
     ],
 )
 async def test_login_refuses_to_redirect_anywhere_but_the_app(
-    browser: httpx.AsyncClient, provider: str, redirect_to: str
+    browser: httpx2.AsyncClient, provider: str, redirect_to: str
 ) -> None:
     response = await browser.get(f"/api/auth/{provider}/login", params={"redirect_to": redirect_to})
     assert response.status_code == 400
 
 
 async def test_login_accepts_localhost_outside_production(
-    browser: httpx.AsyncClient, provider: str
+    browser: httpx2.AsyncClient, provider: str
 ) -> None:
     response = await browser.get(
         f"/api/auth/{provider}/login", params={"redirect_to": "http://localhost:5173/"}
@@ -164,7 +168,7 @@ async def test_login_accepts_localhost_outside_production(
     assert response.status_code == 302
 
 
-async def test_an_unknown_provider_is_404(client: httpx.AsyncClient) -> None:
+async def test_an_unknown_provider_is_404(client: httpx2.AsyncClient) -> None:
     response = await client.get("/api/auth/nobody/login", params={"redirect_to": APP_URL})
     assert response.status_code == 404
 
@@ -187,7 +191,7 @@ def expired_token(settings: Settings) -> str:
     ],
 )
 async def test_me_without_a_valid_token_is_401(
-    client: httpx.AsyncClient, settings: Settings, authorization: str | None
+    client: httpx2.AsyncClient, settings: Settings, authorization: str | None
 ) -> None:
     tokens = {
         "expired": expired_token(settings),

@@ -8,6 +8,7 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,12 +17,14 @@ from starlette.routing import Route
 
 # In a script, the server stops here until the test calls release().
 WAIT = "wait"
+# One server-sent event: its name and its JSON data.
+Event = tuple[str, dict[str, Any]]
 
 
-def reply(*chunks: str, input_tokens: int = 12, output_tokens: int = 5) -> list:
+def reply(*chunks: str, input_tokens: int = 12, output_tokens: int = 5) -> list[Event | str]:
     """The events of a successful text reply, one content_block_delta per chunk (a WAIT
     among the chunks pauses the stream there)."""
-    deltas = [
+    deltas: list[Event | str] = [
         chunk
         if chunk == WAIT
         else ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": chunk}})
@@ -44,8 +47,8 @@ def reply(*chunks: str, input_tokens: int = 12, output_tokens: int = 5) -> list:
     ]
 
 
-def message_start(input_tokens: int = 12) -> tuple[str, dict]:
-    message = {
+def message_start(input_tokens: int = 12) -> Event:
+    message: dict[str, Any] = {
         "id": "msg_fake_01",
         "type": "message",
         "role": "assistant",
@@ -58,15 +61,15 @@ def message_start(input_tokens: int = 12) -> tuple[str, dict]:
     return ("message_start", {"message": message})
 
 
-def overloaded() -> tuple[str, dict]:
+def overloaded() -> Event:
     return ("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
 
 
 class FakeAnthropic:
-    def __init__(self, script: list | None = None, status: int = 200) -> None:
+    def __init__(self, script: list[Event | str] | None = None, status: int = 200) -> None:
         self.script = script if script is not None else reply("Hello", " world")
         self.status = status
-        self.requests: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
         self.disconnected = threading.Event()
         self._released = threading.Event()
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
@@ -83,7 +86,7 @@ class FakeAnthropic:
 
     async def _events(self, request: Request) -> AsyncIterator[bytes]:
         for item in self.script:
-            if item == WAIT:
+            if isinstance(item, str):  # WAIT
                 await self._wait()
                 continue
             name, data = item

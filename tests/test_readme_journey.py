@@ -1,0 +1,271 @@
+"""The generated README's first hour, as written: its local-development commands, taken
+from the README itself and run in a shell in the order a reader meets them (install,
+start the server, sign in and stream a chat reply from a second terminal, run the tests,
+make a migration). A README command that stops working fails this test.
+
+The README marks those commands: `<!-- journey: ROLE -->` before a fenced block.
+ROLE `server` is the first terminal, whose last command keeps running; `client` runs
+in a second terminal meanwhile; `shell` runs in the first terminal once the server is
+stopped (Ctrl-C); `shell, after a model change` follows a change to app/models.py.
+
+Everything runs in a network namespace of its own: port 8000 is free there whatever else
+runs on this machine, and nothing reaches the network, so development is shown to work
+offline. The packages come from a wheelhouse built once per requirements (environment
+variables only, the commands stay as written)."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from harness.answer_sets import ANSWER_SETS
+from harness.backend import APP_VARIABLES, CACHE
+from harness.project import Project
+from harness.service import children
+
+JOURNEY = re.compile(r"^<!-- journey: ([a-z ,]+) -->\n```sh\n(.*?)^```$", re.M | re.S)
+# Every deploy target, and with them every second-terminal variant: sign in and stream
+# (default), sign in and /api/me, stream without sign-in, the readiness check.
+JOURNEYS = {
+    "both": ANSWER_SETS["default"],
+    "railway": ANSWER_SETS["microsoft-only"],
+    "render": {"deploy_target": "render", "integrations": ["anthropic"]},
+    "none": ANSWER_SETS["none"],
+}
+ROLES = ["server", "client", "shell", "shell, after a model change"]
+STEP_SECONDS = 600
+# What the test itself adds to app/models.py before "after a model change".
+MODEL_CHANGE = '''
+
+class Note(Base):
+    """A table added by the README journey test."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    text: Mapped[str] = mapped_column(Text)
+'''
+
+
+def journey(readme: str) -> list[tuple[str, str]]:
+    """(role, commands) of every marked block, in the README's order."""
+    return [(role, commands) for role, commands in JOURNEY.findall(readme)]
+
+
+def wheelhouse(backend: Path, python: str) -> Path:
+    """Wheels for backend/requirements-dev.txt, built once per content and Python."""
+    requirements = "".join(
+        (backend / name).read_text() for name in ("requirements.txt", "requirements-dev.txt")
+    )
+    digest = hashlib.sha256(f"{python}\n{requirements}".encode()).hexdigest()[:16]
+    wheels = CACHE / f"wheelhouse-{digest}"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / f"{wheels.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (wheels / ".complete").exists():
+            shutil.rmtree(wheels, ignore_errors=True)
+            subprocess.run(
+                [python, "-m", "pip", "wheel", "-q", "-r", "requirements-dev.txt", "-w", wheels],
+                cwd=backend,
+                check=True,
+                timeout=900,
+            )
+            (wheels / ".complete").touch()
+    return wheels
+
+
+def user_environment(wheels: Path) -> dict[str, str]:
+    """A new terminal's environment: none of this test run's virtualenv or app settings,
+    and pip pointed at the wheelhouse (the namespace has no network)."""
+    venv = os.environ.get("VIRTUAL_ENV", "")
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if not (venv and p.startswith(venv))]
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in APP_VARIABLES
+        and key not in ("VIRTUAL_ENV", "PYTHONPATH")
+        and not key.startswith(("PYTEST_", "COV_"))
+    }
+    links = " ".join(filter(None, [str(wheels), os.environ.get("PIP_FIND_LINKS", "")]))
+    return env | {"PATH": os.pathsep.join(path), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": links}
+
+
+class Terminal:
+    """The first terminal: one bash reading the reader's commands as they are typed."""
+
+    def __init__(self, project: Path, env: dict[str, str], log: Path) -> None:
+        self.project, self.env, self.log = project, env, log
+        self.process = subprocess.Popen(
+            ["unshare", "--net", "sh", "-c", "ip link set lo up && exec bash -s"],
+            cwd=project,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            text=True,
+        )
+        self.typed = 0
+        self.type("set -eo pipefail")
+
+    @property
+    def stdin(self) -> IO[str]:
+        assert self.process.stdin is not None
+        return self.process.stdin
+
+    def type(self, commands: str) -> str:
+        """Type the commands, then a line that says they are done; return that line."""
+        self.typed += 1
+        done = f"journey: step {self.typed} done"
+        self.stdin.write(f"{commands}\necho '{done}'\n")
+        self.stdin.flush()
+        return done
+
+    def wait_for(self, text: str, seconds: float = STEP_SECONDS) -> None:
+        deadline = time.monotonic() + seconds
+        while text not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"never saw {text!r}:\n{self.output()[-6000:]}")
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def second_terminal(self, commands: str) -> subprocess.Popen[str]:
+        """bash in a second terminal: the same machine, so the same network namespace."""
+        return subprocess.Popen(
+            ["nsenter", f"--net=/proc/{self.process.pid}/ns/net", "bash", "-eo", "pipefail"],
+            cwd=self.project,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def interrupt(self) -> None:
+        """Ctrl-C on the running command (bash, not interactive, then reads on)."""
+        for child in children(self.process.pid):
+            os.kill(child, signal.SIGINT)
+
+    def close(self) -> int:
+        if self.process.poll() is None:
+            self.stdin.write("exit\n")
+            self.stdin.close()
+            try:
+                self.process.wait(STEP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+@contextmanager
+def first_terminal(project: Path, env: dict[str, str], log: Path) -> Iterator[Terminal]:
+    terminal = Terminal(project, env, log)
+    try:
+        yield terminal
+    finally:
+        terminal.kill()
+
+
+def run_client(terminal: Terminal, commands: str) -> tuple[str, float | None]:
+    """The second terminal's output, and when its first chat delta arrived."""
+    client = terminal.second_terminal(commands)
+    assert client.stdin is not None and client.stdout is not None
+    client.stdin.write(commands)
+    client.stdin.close()
+    lines, first_delta = [], None
+    for line in client.stdout:
+        if first_delta is None and line.startswith("event: delta"):
+            first_delta = time.monotonic()
+        lines.append(line)
+    assert client.wait(STEP_SECONDS) == 0, "".join(lines)
+    return "".join(lines), first_delta
+
+
+def streamed_text(output: str) -> str:
+    """The reply, put together from the stream's delta events as curl printed them."""
+    lines = output.splitlines()
+    return "".join(
+        json.loads(data.removeprefix("data: "))["text"]
+        for event, data in zip(lines, lines[1:], strict=False)
+        if event.strip() == "event: delta"
+    )
+
+
+@pytest.mark.parametrize("name", ANSWER_SETS)
+def test_every_readme_marks_its_journey(rendered: Callable[[str], Project], name: str) -> None:
+    """What the journey runs is what the reader reads: four marked blocks, in order, the
+    second-terminal one signing in where there is sign-in and streaming where there is chat."""
+    project = rendered(name)
+    steps = dict(journey(project.read("README.md")))
+    assert list(steps) == ROLES
+    client = steps["client"]
+    assert ("/api/auth/dev-login" in client) == bool(project.answers["oauth_providers"])
+    assert ("/api/chat/stream" in client) == project.answers["use_ai"]
+    assert all(line.startswith(("TOKEN=", "curl ")) for line in client.splitlines())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", JOURNEYS)
+def test_the_readme_commands_work_as_written(
+    render: Callable[..., Project], tmp_path: Path, target: str
+) -> None:
+    started = time.monotonic()
+    project = render(JOURNEYS[target])
+    assert project.answers["deploy_target"] == target
+    steps = journey(project.read("README.md"))
+    assert [role for role, _ in steps] == ROLES
+    answers = project.answers
+    python = f"python{answers['python_version']}"
+    env = user_environment(wheelhouse(project.path / "backend", python))
+    log = tmp_path / "terminal.log"
+
+    with first_terminal(project.path, env, log) as terminal:
+        (_, server), (_, client), (_, tests), (_, migration) = steps
+        terminal.type(server)
+        terminal.wait_for("Application startup complete.")
+        serving = time.monotonic()
+        output, first_delta = run_client(terminal, client)
+        if answers["use_ai"]:
+            assert first_delta is not None, output
+            assert "event: start" in output and "event: done" in output, output
+            assert streamed_text(output).endswith("You said: Hello"), output
+            print(
+                f"copier copy to the first streamed delta: {first_delta - started:.1f} s"
+                f" (to the server's start: {serving - started:.1f} s)"
+            )
+        elif answers["oauth_providers"]:
+            assert '"provider":"dev"' in output, output
+        else:
+            assert '"database":"ok"' in output, output
+        terminal.interrupt()
+        terminal.wait_for("journey: step 2 done")
+
+        terminal.wait_for(terminal.type(tests))
+        models = project.path / "backend/app/models.py"
+        models.write_text(models.read_text() + MODEL_CHANGE)
+        terminal.wait_for(terminal.type(migration))
+        revisions = list((project.path / "backend/migrations/versions").glob("*_what_changed.py"))
+        assert len(revisions) == 1 and "notes" in revisions[0].read_text()
+        # The project's own checks once more, as its CI runs them on the new revision.
+        terminal.wait_for(terminal.type(tests))
+        assert terminal.close() == 0, terminal.output()[-6000:]
