@@ -7,22 +7,26 @@ the same script the generated template-update workflow runs before it opens a pu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
 import yaml
 
 from harness.backend import backend_env
-from harness.project import REPO
+from harness.project import REPO, render_project
 from linters import actionlint, zizmor
 
 OLD, NEW = "v1.0.0", "v1.1.0"
@@ -107,9 +111,12 @@ def read_answers(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
-def copy_project(src: str, dst: Path, answers: dict) -> Path:
-    """Copy release v1.0.0 as a user would (no --trust), then put it under git."""
-    copier.run_copy(src, dst, data=answers, defaults=True, unsafe=False, quiet=True, vcs_ref=OLD)
+def copy_project(src: str, dst: Path, answers: dict, vcs_ref: str = OLD) -> Path:
+    """Copy a release (v1.0.0 unless told) as a user would (no --trust), then put it
+    under git."""
+    copier.run_copy(
+        src, dst, data=answers, defaults=True, unsafe=False, quiet=True, vcs_ref=vcs_ref
+    )
     git(dst, "init", "--quiet", "--initial-branch=main")
     commit_all(dst, "Generate from the template")
     return dst
@@ -128,6 +135,13 @@ def update_project(project: Path, vcs_ref: str | None = NEW, **data: str) -> Non
     )
 
 
+def tools_env(**env: str) -> dict[str, str]:
+    """The environment of a shell that has the Copier these tests run on PATH, as the
+    workflow's setup-python + pip install give it (and pipx gives a user)."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, "PATH": path, **env}
+
+
 def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run a step of the generated update workflow as GitHub runs a `shell: bash` step."""
     steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
@@ -135,7 +149,7 @@ def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProces
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=project,
-        env={**os.environ, **env},
+        env=tools_env(GITHUB_ACTIONS="true", **env),
         capture_output=True,
         text=True,
         check=False,
@@ -143,7 +157,8 @@ def run_step(project: Path, name: str, **env: str) -> subprocess.CompletedProces
 
 
 def conflict_check(project: Path) -> subprocess.CompletedProcess[str]:
-    return run_step(project, "Check for conflicts")
+    """The workflow's check: conflicts left, and deleted files that had the user's edits."""
+    return run_step(project, "Check the update")
 
 
 def assert_clean_update(project: Path, env_before: bytes) -> None:
@@ -283,7 +298,8 @@ def test_reanswering_deletes_an_edited_file_but_git_keeps_the_edit(
     template_repo: Path, tmp_path: Path
 ) -> None:
     """Copier deletes a file the new answers no longer generate, edits and all. The user's
-    version stays in HEAD, and the deletion is what the workflow's pull request lists."""
+    version stays in HEAD, and the update check names it (the other Railway files, not
+    edited, it lets go)."""
     project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "railway"})
     railway_ts = project / ".railway/railway.ts"
     edited = railway_ts.read_text().replace("replicas: 1,", "replicas: 2,")
@@ -297,6 +313,11 @@ def test_reanswering_deletes_an_edited_file_but_git_keeps_the_edit(
     deleted = git(project, "diff", "--name-only", "--diff-filter=D", "HEAD").split()
     assert ".railway/railway.ts" in deleted
     assert git(project, "show", "HEAD:.railway/railway.ts") == edited
+    check = conflict_check(project)
+    assert check.returncode == 1
+    assert "::error file=.railway/railway.ts::the update deleted it" in check.stdout
+    assert "\n+    replicas: 2,\n" in check.stdout  # the change, in the job's log
+    assert ".railway/tsconfig.json" not in check.stdout
 
 
 def test_update_of_a_project_copied_from_a_git_url(template_repo: Path, tmp_path: Path) -> None:
@@ -434,3 +455,325 @@ def test_update_workflow_is_lint_clean_and_pins_the_tested_copier(rendered) -> N
     test_extra = pyproject["project"]["optional-dependencies"]["test"]
     (pin,) = [p for p in test_extra if p.startswith("copier==")]
     assert f"pip install {pin}" in runs
+
+
+# ---------------------------------------------------------------------------------------
+# Files a release moves. Copier 9.19.1 deletes the old file and writes the new one without
+# the user's edit, exits 0 and says nothing; the project's update check must not.
+# ---------------------------------------------------------------------------------------
+CHECK_SCRIPT = "scripts/check_template_update.py"
+README_CHECK = "python3 " + CHECK_SCRIPT
+TINY_CHAT = 'def reply() -> str:\n    return "hello"\n'
+LOST_EDIT = re.compile(r"^(?P<path>\S+): the update deleted it.*: (?P<command>git .+)$", re.M)
+
+
+def append_edit(project: Path, path: str) -> str:
+    line = f"# Our change to {path}: keep it through every template update."
+    file = project / path
+    file.write_text(file.read_text() + line + "\n")
+    return line
+
+
+def readme_check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The check as the generated README types it."""
+    readme = (project / "README.md").read_text()
+    (command,) = [line for line in readme.splitlines() if line.startswith(README_CHECK)]
+    command = command.split("#", 1)[0].strip()
+    return subprocess.run(
+        ["bash", "-c", shlex.join([*shlex.split(command), *args])],
+        cwd=project,
+        env=tools_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def run_check(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The project's check, with the Copier of these tests on PATH."""
+    return subprocess.run(
+        [sys.executable, CHECK_SCRIPT, *args],
+        cwd=project,
+        env=tools_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def lost_edits(check: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """{deleted file: the command the check gives to show the user's change}."""
+    return {m["path"]: m["command"] for m in LOST_EDIT.finditer(check.stdout)}
+
+
+def shown(project: Path, command: str) -> str:
+    return subprocess.run(
+        ["bash", "-c", command], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def changed_lines(diff: str) -> list[str]:
+    return [
+        line
+        for line in diff.splitlines()
+        if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- "))
+    ]
+
+
+def anywhere(project: Path, text: str) -> list[str]:
+    """The files outside .git that contain `text`."""
+    return [
+        str(p.relative_to(project))
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts and text in p.read_text(errors="replace")
+    ]
+
+
+@pytest.fixture(scope="module")
+def moving_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny template whose v2 moves app/chat.py to app/chat/routes.py and app/health.py
+    to app/health/__init__.py, and changes nothing else: the mechanism on its own."""
+    repo = tmp_path_factory.mktemp("moving-template")
+    tpl = repo / "template"
+    (repo / "copier.yml").write_text(
+        "_subdirectory: template\nname:\n  type: str\n  default: demo\n"
+    )
+    files = {
+        "{{_copier_conf.answers_file}}.jinja": "{{ _copier_answers | to_nice_yaml }}",
+        "README.md.jinja": "# {{ name }}\n",
+        "app/chat.py": TINY_CHAT,
+        "app/health.py": 'STATUS = "ok"\n',
+    }
+    for path, text in files.items():
+        (tpl / path).parent.mkdir(parents=True, exist_ok=True)
+        (tpl / path).write_text(text)
+    (tpl / "scripts").mkdir()
+    shutil.copy2(REPO / "template" / CHECK_SCRIPT, tpl / CHECK_SCRIPT)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "v1")
+    git(repo, "tag", "v1")
+    (tpl / "app/chat").mkdir()
+    (tpl / "app/chat.py").rename(tpl / "app/chat/routes.py")
+    (tpl / "app/health").mkdir()
+    (tpl / "app/health.py").rename(tpl / "app/health/__init__.py")
+    commit_all(repo, "v2: one folder per feature")
+    git(repo, "tag", "v2")
+    return repo
+
+
+def test_check_names_a_moved_file_whose_edit_the_update_dropped(
+    moving_template: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(moving_template), tmp_path / "project", {}, vcs_ref="v1")
+    edit = append_edit(project, "app/chat.py")
+    commit_all(project, "Our change")
+
+    update_project(project, vcs_ref="v2")
+
+    # What Copier does: the edited file is gone, its replacement lacks the edit, no marker.
+    assert not (project / "app/chat.py").exists()
+    assert (project / "app/chat/routes.py").read_text() == TINY_CHAT
+    assert anywhere(project, edit) == []
+    assert anywhere(project, "\n<<<<<<< ") == []
+    # What the check does: exit 1, the edited file named with a command that shows the edit;
+    # the unedited moved file is not named.
+    check = run_check(project)
+    assert check.returncode == 1, check.stdout + check.stderr
+    lost = lost_edits(check)
+    assert list(lost) == ["app/chat.py"], check.stdout
+    assert re.fullmatch(r"git diff [0-9a-f]{12} [0-9a-f]{12}:app/chat\.py", lost["app/chat.py"])
+    diff = shown(project, lost["app/chat.py"])
+    assert f"\n+{edit}\n" in diff
+    assert changed_lines(diff) == [f"+{edit}"]
+    # Once the update is committed the same check, given the commit before it, still finds
+    # it, and the command it gave still works.
+    commit_all(project, "Update from the template (v2)")
+    again = run_check(project, "HEAD~1")
+    assert again.returncode == 1
+    assert lost_edits(again) == lost
+    assert f"\n+{edit}\n" in shown(project, lost["app/chat.py"])
+
+
+def test_check_passes_when_the_moved_files_were_not_edited(
+    moving_template: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(moving_template), tmp_path / "project", {}, vcs_ref="v1")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "Our notes.\n")  # an edit in a file that stays
+    commit_all(project, "Our notes")
+
+    update_project(project, vcs_ref="v2")
+
+    assert not (project / "app/chat.py").exists()
+    check = run_check(project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout == ""
+    assert readme.read_text() == "# demo\nOur notes.\n"
+
+
+# ---------------------------------------------------------------------------------------
+# The real thing: the last release, rebuilt from this repository's history, updated to the
+# working tree. LAST_RELEASE is the commit v0.1.0 users have; NEXT stands for the release
+# being prepared.
+# ---------------------------------------------------------------------------------------
+LAST_RELEASE, PREVIOUS, NEXT = "bdc294c4cf56b0e83bf1b57fd5d84b1cfbf442f2", "v0.1.0", "v1.0.0"
+# Files the restructure moves that a team is most likely to have edited.
+EDITED_MOVED = [
+    "backend/app/api/chat.py",
+    "backend/app/services/ai.py",
+    "backend/app/core/security.py",
+]
+UNEDITED_MOVED = "backend/app/api/health.py"
+# Answer sets of the last release that together generate every file it could generate.
+PREVIOUS_ANSWER_SETS: list[dict[str, Any]] = [
+    {},
+    {"deploy_target": "railway", "railway_config": "json"},
+    {"integrations": []},
+    {"integrations": ["google_oauth"]},
+]
+
+
+@pytest.fixture(scope="module")
+def releases(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LAST_RELEASE's template tagged PREVIOUS, and the working tree on top tagged NEXT."""
+    repo = tmp_path_factory.mktemp("releases")
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", LAST_RELEASE],
+        capture_output=True,
+        check=False,
+    )
+    assert archive.returncode == 0, (
+        f"{LAST_RELEASE} (release {PREVIOUS}) is not in this clone's history"
+        f" (git fetch --unshallow): {archive.stderr.decode()}"
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(repo, filter="data")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, f"Release {PREVIOUS}", force=True)
+    git(repo, "tag", PREVIOUS)
+    git(repo, "rm", "-r", "--quiet", ".")  # the new release is the working tree, whole
+    shutil.copytree(template_dir, repo, dirs_exist_ok=True)
+    commit_all(repo, f"Release {NEXT}", force=True)
+    git(repo, "tag", NEXT)
+    return repo
+
+
+def test_update_across_the_restructure_stops_on_each_edited_moved_file(
+    releases: Path, tmp_path: Path
+) -> None:
+    url = "git+" + releases.as_uri()
+    project = copy_project(url, tmp_path / "project", {}, vcs_ref=PREVIOUS)
+    edits = {path: append_edit(project, path) for path in EDITED_MOVED}
+    env_before = make_user_edits(project)  # commits the edits above too
+
+    update_project(project, vcs_ref=NEXT)
+
+    assert read_answers(project)["_commit"] == NEXT
+    for path, edit in edits.items():
+        assert not (project / path).exists(), f"{path} did not move"
+        assert anywhere(project, edit) == [], f"Copier carried {path}'s edit over"
+    assert not (project / UNEDITED_MOVED).exists(), f"{UNEDITED_MOVED} did not move"
+    # The workflow's step: fails, annotates each edited file, and prints each change
+    # (its runner's clone is gone when the job ends).
+    step = conflict_check(project)
+    assert step.returncode == 1, step.stdout + step.stderr
+    for path, edit in edits.items():
+        assert (
+            f"::error file={path}::the update deleted it, and it had your changes: " in step.stdout
+        )
+        assert f"::group::Your changes to {path}\n" in step.stdout
+        assert f"\n+{edit}\n" in step.stdout
+    assert UNEDITED_MOVED not in step.stdout
+    # The README's command: names the same files, each with a command that shows the edit.
+    check = readme_check(project)
+    assert check.returncode == 1, check.stdout + check.stderr
+    lost = lost_edits(check)
+    assert sorted(lost) == sorted(EDITED_MOVED), check.stdout
+    for path, command in lost.items():
+        assert changed_lines(shown(project, command)) == [f"+{edits[path]}"], command
+    # Everything else the user did is still there.
+    assert (project / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+    assert (project / ".gitignore").read_text().endswith("\n" + USER_GITIGNORE_LINE + "\n")
+    assert (project / USER_ROUTE).read_text() == '"""Our own endpoints."""\n'
+    assert (project / "backend/.env").read_bytes() == env_before
+
+
+def test_update_across_the_restructure_passes_the_check_without_edits_there(
+    releases: Path, tmp_path: Path
+) -> None:
+    project = copy_project(str(releases), tmp_path / "project", {}, vcs_ref=PREVIOUS)
+    env_before = make_user_edits(project)
+
+    update_project(project, vcs_ref=NEXT)
+
+    assert not (project / UNEDITED_MOVED).exists(), f"{UNEDITED_MOVED} did not move"
+    assert_clean_update(project, env_before)
+    assert readme_check(project).returncode == 0
+
+
+@pytest.mark.parametrize("deploy_target", ["railway", "both"])
+def test_railway_json_project_updates_to_infrastructure_as_code(
+    releases: Path, tmp_path: Path, deploy_target: str
+) -> None:
+    """Railway stopped reading railway.json on 2026-12-01: the release that drops the
+    question moves such a project to .railway/railway.ts with no answer to give."""
+    answers = {"deploy_target": deploy_target, "railway_config": "json"}
+    project = copy_project(str(releases), tmp_path / "project", answers, vcs_ref=PREVIOUS)
+    assert (project / "backend/railway.json").is_file()
+    assert not (project / ".railway").exists()
+    env_before = make_user_edits(project)
+
+    update_project(project, vcs_ref=NEXT)
+
+    assert_clean_update(project, env_before)
+    assert readme_check(project).returncode == 0
+    assert not (project / "backend/railway.json").exists()
+    assert (project / ".railway/railway.ts").is_file()
+    assert (project / ".railway/package.json").is_file()
+    answers_after = read_answers(project)
+    assert answers_after["deploy_target"] == deploy_target
+    assert "railway_config" not in answers_after
+    assert (project / "README.md").read_text().startswith(USER_README_TITLE + "\n")
+    assert (project / ".gitignore").read_text().endswith("\n" + USER_GITIGNORE_LINE + "\n")
+    assert (project / USER_ROUTE).read_text() == '"""Our own endpoints."""\n'
+    assert not (project / USER_DELETED).exists()
+
+
+def updating_notes_since_previous() -> str:
+    """The Unreleased entry and every release after PREVIOUS, as CHANGELOG.md has them."""
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    return changelog.split("\n## [Unreleased]\n", 1)[1].split(f"\n## [{PREVIOUS}]", 1)[0]
+
+
+def test_updating_notes_list_every_file_the_release_stops_generating(
+    releases: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each file PREVIOUS generated and this release does not is named in the changelog
+    since PREVIOUS; each "`old` → `new`" there names a file this release generates."""
+    notes = updating_notes_since_previous()
+    gone: set[str] = set()
+    generated: set[str] = set()
+    for answers in PREVIOUS_ANSWER_SETS:
+        old = render_project(releases, tmp_path_factory.mktemp("old"), answers, vcs_ref=PREVIOUS)
+        new = render_project(releases, tmp_path_factory.mktemp("new"), answers, vcs_ref=NEXT)
+        gone |= old.files() - new.files()
+        generated |= new.files()
+    assert sorted(p for p in gone if f"`{p}`" not in notes) == []
+    moves = re.findall(r"`([^`]+)` → `([^`]+)`", notes)
+    assert sorted(new for _, new in moves if new not in generated) == []
+    assert sorted(old for old, _ in moves if old not in gone) == []
+
+
+def test_message_after_update_gives_the_check_that_the_workflow_runs(
+    template_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_project(str(template_repo), tmp_path / "project", {"deploy_target": "none"})
+    capfd.readouterr()
+    copier.run_update(project, defaults=True, overwrite=True, unsafe=False, vcs_ref=NEW)
+    message = capfd.readouterr().err
+    (line,) = [line.strip() for line in message.splitlines() if CHECK_SCRIPT in line]
+    assert line.split("#", 1)[0].strip() == README_CHECK
+    assert readme_check(project).returncode == 0  # the same command, as the README has it
+    steps = yaml.safe_load((project / WORKFLOW).read_text())["jobs"]["update"]["steps"]
+    (step,) = [s for s in steps if s.get("name") == "Check the update"]
+    assert step["run"] == f"python {CHECK_SCRIPT}"
