@@ -19,6 +19,8 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -40,7 +42,7 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-async def read_chunks(reader: asyncio.StreamReader):
+async def read_chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
     """Yield the body of a chunked response, chunk by chunk."""
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
@@ -64,7 +66,7 @@ async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> by
 
 async def http_load(
     host: str, port: int, path: str, connections: int, seconds: float, warmup: float
-) -> dict:
+) -> dict[str, Any]:
     request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -74,10 +76,11 @@ async def http_load(
     stop_at = measure_from + seconds
 
     async def connection() -> None:
-        reader = writer = None
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
         while time.perf_counter() < stop_at:
             try:
-                if writer is None:
+                if reader is None or writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
                 t0 = time.perf_counter()
                 writer.write(request)
@@ -126,7 +129,7 @@ async def sse_streams(
     token: str,
     timeout: float,
     ramp: float,
-) -> dict:
+) -> dict[str, Any]:
     """Open `streams` chat streams at once; each message has `words` words, which the
     offline provider echoes one delta per word, so the streams overlap."""
     body = json.dumps({"message": " ".join(["word"] * words), "conversation_id": None}).encode()
@@ -212,7 +215,7 @@ async def sse_streams(
     }
 
 
-async def _raw(reader: asyncio.StreamReader):
+async def _raw(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
     while data := await reader.read(65536):
         yield data
 

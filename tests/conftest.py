@@ -5,34 +5,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import copier
 import pytest
 
-from answer_sets import ANSWER_SETS
-from backend_env import backend_venv
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-TEMPLATE_PARTS = ("copier.yml", "hooks", "locks", "template")
-
-
-@dataclass(frozen=True)
-class Project:
-    """A rendered project and every value Copier computed for it."""
-
-    path: Path
-    answers: dict
-
-    def read(self, relpath: str) -> str:
-        return (self.path / relpath).read_text()
-
-    def files(self) -> set[str]:
-        return {p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()}
+from harness.answer_sets import ANSWER_SETS
+from harness.backend import backend_venv
+from harness.project import Project, copy_template, render_project
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,35 +28,14 @@ def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
 def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template as a plain folder: Copier then renders the working tree as it is,
     with no git clone, which is faster and includes uncommitted edits."""
-    dst = tmp_path_factory.mktemp("template")
-    for part in TEMPLATE_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dst / part)
-        else:
-            shutil.copy2(src, dst / part)
-    return dst
-
-
-def render_project(template: Path | str, dst: Path, answers: dict, **kwargs) -> Project:
-    """Render in-process exactly as a user would, without --trust."""
-    worker = copier.run_copy(
-        str(template),
-        str(dst),
-        data=answers,
-        defaults=True,
-        unsafe=False,
-        quiet=True,
-        **kwargs,
-    )
-    return Project(path=dst, answers=dict(worker.answers.combined))
+    return copy_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="session")
 def render(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Project]:
     """render(answers) -> a fresh project in its own folder."""
 
-    def _render(answers: dict | None = None, **kwargs) -> Project:
+    def _render(answers: dict[str, Any] | None = None, **kwargs: Any) -> Project:
         return render_project(
             template_dir, tmp_path_factory.mktemp("project"), answers or {}, **kwargs
         )

@@ -52,3 +52,9 @@ def ruff(project_dir: Path) -> str:
         if result.returncode != 0:
             out += result.stdout + result.stderr
     return out
+
+
+def mypy(project_dir: Path) -> str:
+    """mypy's findings for a folder with its own [tool.mypy] settings ('' when clean)."""
+    result = _run(BIN / "mypy", cwd=project_dir)
+    return "" if result.returncode == 0 else result.stdout + result.stderr

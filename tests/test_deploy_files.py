@@ -15,9 +15,9 @@ import jsonschema
 import pytest
 import yaml
 
-from answer_sets import ANSWER_SETS
-from conftest import SHARED, Project
-from gunicorn_service import free_port, get
+from harness.answer_sets import ANSWER_SETS
+from harness.project import SHARED, Project
+from harness.service import free_port, get
 from node_tools import tsc
 
 RENDER_SCHEMA = json.loads((SHARED / "schemas" / "render.schema.json").read_text())

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from answer_sets import ANSWER_SETS
-from backend_env import UV
-from conftest import REPO, Project
+from harness.answer_sets import ANSWER_SETS
+from harness.backend import UV
+from harness.project import REPO, Project
 
 # An answer set per lock, and the lock each one must get.
 LOCK_SETS = {
@@ -186,7 +186,9 @@ def test_every_import_is_a_direct_dependency(rendered, name: str) -> None:
         tree = ast.parse(path.read_text())
         modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         modules |= {
-            n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level
+            n.module
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and not n.level and n.module
         }
         declared = dev if path.relative_to(backend).parts[0] == "tests" else service
         for module in {m.split(".")[0] for m in modules if m} - first_party - VIA_FASTAPI:

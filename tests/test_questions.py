@@ -1,5 +1,5 @@
 """The questions: safe without --trust, short help, answers chained into defaults, and
-refusals that fit on one terminal line."""
+bad answers refused before anything is written, in refusals that fit on one terminal line."""
 
 from __future__ import annotations
 
@@ -10,17 +10,22 @@ import pytest
 import yaml
 from copier._template import load_template_config
 
-from conftest import REPO
-from test_robustness import BAD_ANSWERS
+from harness.project import REPO
 
 CONFIG = load_template_config(REPO / "copier.yml")
 QUESTIONS = {k: v for k, v in CONFIG.items() if not k.startswith("_")}
 ASKED = {k: v for k, v in QUESTIONS.items() if v.get("when") is not False}
 
 
-def test_needs_no_trust() -> None:
-    """_tasks, _jinja_extensions or _migrations would make plain `copier copy` exit 4."""
+def test_needs_no_trust(template_dir: Path) -> None:
+    """_tasks, _jinja_extensions or _migrations would make plain `copier copy` exit 4;
+    Copier's own reading of the template finds no tasks, migrations or extensions either."""
     assert not {"_tasks", "_jinja_extensions", "_migrations"} & set(CONFIG)
+    with pytest.warns(DeprecationWarning):
+        template = copier.Template(url=str(template_dir))
+    assert template.tasks == []
+    assert template.jinja_extensions == ()
+    assert not {"migrations", "tasks", "jinja_extensions"} & set(template.config_data)
 
 
 def test_question_names_are_the_contract() -> None:
@@ -121,7 +126,6 @@ def test_plain_copy_would_refuse_an_unsafe_template(template_dir, tmp_path) -> N
     runs, makes a copy without --trust fail before anything is written."""
     import shutil
 
-    import copier
     from copier.errors import UnsafeTemplateError
 
     unsafe = tmp_path / "unsafe-template"
@@ -136,8 +140,82 @@ def test_plain_copy_would_refuse_an_unsafe_template(template_dir, tmp_path) -> N
 
 
 # --------------------------------------------------------------------------- bad answers
+# (answers, text the refusal must contain). Each names the question or the rule it broke.
+BAD_ANSWERS: dict[str, tuple[dict, str]] = {
+    "project_name empty": ({"project_name": ""}, "project_name must not be empty"),
+    "project_name blank": ({"project_name": "   "}, "project_name must not be empty"),
+    "project_name two lines": ({"project_name": "Acme\nDesk"}, "project_name must be one line"),
+    "description two lines": ({"description": "One.\nevil: true"}, "description must be one"),
+    "project_slug upper-case": ({"project_slug": "Acme"}, "3-40 of a-z 0-9 -"),
+    "project_slug starts with digit": ({"project_slug": "1acme"}, "3-40 of a-z 0-9 -"),
+    "project_slug too short": ({"project_slug": "ab"}, "3-40 of a-z 0-9 -"),
+    "project_slug too long": ({"project_slug": "a" * 41}, "3-40 of a-z 0-9 -"),
+    "project_slug ends with hyphen": ({"project_slug": "acme-"}, "3-40 of a-z 0-9 -"),
+    "project_slug underscore": ({"project_slug": "acme_desk"}, "3-40 of a-z 0-9 -"),
+    "project_slug space": ({"project_slug": "acme desk"}, "3-40 of a-z 0-9 -"),
+    "project_slug trailing newline": ({"project_slug": "acme\n"}, "3-40 of a-z 0-9 -"),
+    "github_repository no owner": ({"github_repository": "desk"}, "must be owner/name"),
+    "github_repository empty name": ({"github_repository": "acme/"}, "must be owner/name"),
+    "github_repository three parts": ({"github_repository": "a/b/c"}, "must be owner/name"),
+    "github_repository bad owner": ({"github_repository": "-acme/desk"}, "github_repository"),
+    "github_repository url": (
+        {"github_repository": "https://github.com/acme/desk"},
+        "must be owner/name",
+    ),
+    "python_version too old": ({"python_version": "3.9"}, "Invalid choice for 'python_version'"),
+    "python_version unknown": ({"python_version": "3.14"}, "Invalid choice for 'python_version'"),
+    "deploy_target unknown": ({"deploy_target": "heroku"}, "Invalid choice for 'deploy_target'"),
+    "deploy_target label": ({"deploy_target": "Railway"}, "Invalid choice for 'deploy_target'"),
+    "workers 0": ({"workers": 0}, "must be between 1 and 32"),
+    "workers negative": ({"workers": -1}, "must be between 1 and 32"),
+    "workers 33": ({"workers": 33}, "must be between 1 and 32"),
+    # Copier casts to int before any validator runs, so its own message names the value.
+    "workers not a number": ({"workers": "abc"}, "invalid literal for int() with base 10: 'abc'"),
+    "timeout 29": ({"timeout": 29}, "must be 30 to 900 seconds"),
+    "timeout 901": ({"timeout": 901}, "must be 30 to 900 seconds"),
+    "timeout not a number": ({"timeout": "2m"}, "invalid literal for int() with base 10: '2m'"),
+    "integrations unknown": ({"integrations": ["slack"]}, "Invalid choice for 'integrations'"),
+    "integrations one unknown": (
+        {"integrations": ["anthropic", "slack"]},
+        "Invalid choice for 'integrations'",
+    ),
+    "integrations not a list": ({"integrations": "anthropic"}, "Not a YAML list"),
+    "extra_secrets a string": ({"extra_secrets": "STRIPE_API_KEY"}, "need a YAML list"),
+    "extra_secrets a mapping": ({"extra_secrets": {"STRIPE": "x"}}, "need a YAML list"),
+    "extra_secrets null": ({"extra_secrets": None}, "need a YAML list"),
+    "extra_secrets lower-case": ({"extra_secrets": ["stripe_key"]}, "use A-Z 0-9 _"),
+    "extra_secrets leading digit": ({"extra_secrets": ["1KEY"]}, "use A-Z 0-9 _"),
+    "extra_secrets hyphen": ({"extra_secrets": ["STRIPE-KEY"]}, "use A-Z 0-9 _"),
+    "extra_secrets not a name": ({"extra_secrets": [1]}, "use A-Z 0-9 _"),
+    "extra_secrets trailing newline": ({"extra_secrets": ["KEY\n"]}, "use A-Z 0-9 _"),
+    "extra_secrets duplicate": ({"extra_secrets": ["KEY", "KEY"]}, '"KEY" is listed twice'),
+    "extra_secrets SECRET_KEY": ({"extra_secrets": ["SECRET_KEY"]}, "is built in"),
+    "extra_secrets DATABASE_URL": ({"extra_secrets": ["DATABASE_URL"]}, "is built in"),
+    "extra_secrets PORT": ({"extra_secrets": ["PORT"]}, "is built in"),
+    "extra_secrets an integration's": (
+        {"extra_secrets": ["ANTHROPIC_API_KEY"]},
+        "is built in",
+    ),
+    "backend_url http": ({"backend_url": "http://api.example.com"}, "need https://host"),
+    "backend_url path": ({"backend_url": "https://api.example.com/v1"}, "need https://host"),
+    "backend_url slash": ({"backend_url": "https://api.example.com/"}, "need https://host"),
+    "backend_url no scheme": ({"backend_url": "api.example.com"}, "need https://host"),
+    "backend_url empty": ({"backend_url": ""}, "need https://host"),
+    "backend_url newline": ({"backend_url": "https://api.example.com\n"}, "need https://host"),
+    "cors_origins http": ({"cors_origins": "http://app.example.com"}, "need https://host"),
+    "cors_origins one http": (
+        {"cors_origins": "https://app.example.com,http://admin.example.com"},
+        "need https://host, no path",
+    ),
+    "cors_origins path": ({"cors_origins": "https://app.example.com/app"}, "need https://host"),
+    "cors_origins wildcard": ({"cors_origins": "*"}, "need https://host"),
+    "cors_origins empty": ({"cors_origins": ""}, "need https://host"),
+    "cors_origins trailing comma": ({"cors_origins": "https://a.example.com,"}, "cors_origins"),
+    "cors_origins newline": ({"cors_origins": "https://a.example.com\n"}, "need https://host"),
+}
+
 # (answers, text the refusal must contain), for the questions of the deploy.
-BAD_DEPLOY_ANSWERS: dict[str, tuple[dict, str]] = {
+BAD_DEPLOY_ANSWERS: dict[str, tuple[dict, str | None]] = {
     "railway_config gone": ({"railway_config": "json"}, None),
     "instances 0": ({"instances": 0}, "must be between 1 and 100"),
     "instances 101": ({"instances": 101}, "must be between 1 and 100"),
@@ -158,7 +236,7 @@ BAD_DEPLOY_ANSWERS: dict[str, tuple[dict, str]] = {
     "extra_secrets two problems": ({"extra_secrets": ["a", "PORT"]}, '"a": use A-Z 0-9 _'),
     "extra_secrets WEB_CONCURRENCY": ({"extra_secrets": ["WEB_CONCURRENCY"]}, "is built in"),
 }
-REFUSED = {k: v for k, v in BAD_DEPLOY_ANSWERS.items() if v[1] is not None}
+REFUSED = {k: (a, m) for k, (a, m) in BAD_DEPLOY_ANSWERS.items() if m is not None}
 
 
 def _refusal(answers: dict, template_dir: Path, dst: Path) -> str:
@@ -168,6 +246,30 @@ def _refusal(answers: dict, template_dir: Path, dst: Path) -> str:
         )
     assert not dst.exists()
     return str(refusal.value)
+
+
+@pytest.mark.parametrize("case", BAD_ANSWERS)
+def test_bad_answer_is_refused_before_anything_is_written(
+    case: str, template_dir: Path, tmp_path: Path
+) -> None:
+    answers, message = BAD_ANSWERS[case]
+    assert message in _refusal(answers, template_dir, tmp_path / "project")
+
+
+def test_valid_edge_values_are_accepted(render) -> None:
+    """The bounds themselves are valid: the refusals above are not a blanket no."""
+    project = render(
+        {
+            "project_slug": "abc",
+            "workers": 32,
+            "timeout": 30,
+            "extra_secrets": ["A", "B_2"],
+            "backend_url": "https://api.example.com:8443",
+            "cors_origins": "https://a.example.com, https://b.example.com",
+        }
+    )
+    assert project.answers["workers"] == 32
+    assert project.answers["third_party_secrets"][-2:] == ["A", "B_2"]
 
 
 @pytest.mark.parametrize("case", REFUSED)

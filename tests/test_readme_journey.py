@@ -36,9 +36,10 @@ from typing import IO
 
 import pytest
 
-from answer_sets import ANSWER_SETS
-from backend_env import APP_VARIABLES, CACHE, children
-from conftest import Project
+from harness.answer_sets import ANSWER_SETS
+from harness.backend import APP_VARIABLES, CACHE
+from harness.project import Project
+from harness.service import children
 
 JOURNEY = re.compile(r"^<!-- journey: ([a-z ,]+) -->\n```sh\n(.*?)^```$", re.M | re.S)
 # Every deploy target, and with them every second-terminal variant: sign in and stream

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from conftest import REPO
+from harness.project import REPO
 
 CHANGELOG = (REPO / "CHANGELOG.md").read_text()
 RELEASE_HEADING = re.compile(r"^## \[(?P<tag>[^\]]+)\](?: - (?P<date>.*))?$", re.MULTILINE)

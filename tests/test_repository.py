@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
+from harness.project import REPO
 
 
 def _readme_commands() -> list[str]:
@@ -28,3 +28,10 @@ def test_own_python_is_ruff_clean() -> None:
     from linters import ruff
 
     assert ruff(REPO) == ""
+
+
+def test_own_python_type_checks() -> None:
+    """mypy over harness/, bench/ and tests/, as configured in pyproject.toml."""
+    from linters import mypy
+
+    assert mypy(REPO) == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from conftest import REPO
+from harness.project import REPO
 from linters import actionlint, check_jsonschema, zizmor
 
 TESTS_WORKFLOW = REPO / ".github/workflows/tests.yml"

@@ -10,9 +10,9 @@ import sys
 import pytest
 import yaml
 
-import flutter_ci
-from answer_sets import ANSWER_SETS
-from conftest import REPO
+from harness import flutter_ci
+from harness.answer_sets import ANSWER_SETS
+from harness.project import REPO
 from linters import actionlint, check_jsonschema, zizmor
 
 WORKFLOW = REPO / ".github/workflows/flutter.yml"
@@ -57,7 +57,7 @@ def test_matrix_holds_every_answer_set_with_the_app_and_its_platforms(rendered, 
 def test_jobs_take_their_matrix_and_flutter_from_the_script() -> None:
     jobs = _workflow()["jobs"]
     matrix_runs = [command for _, command in _runs(jobs["matrix"])]
-    assert any("python tests/flutter_ci.py matrix" in command for command in matrix_runs)
+    assert any("python -m harness.flutter_ci matrix" in command for command in matrix_runs)
     assert set(jobs["matrix"]["outputs"]) == {"flutter", "apps", "ios"}
     for name, output in (("app", "apps"), ("ios", "ios")):
         job = jobs[name]
@@ -67,7 +67,7 @@ def test_jobs_take_their_matrix_and_flutter_from_the_script() -> None:
         (flutter,) = [s for s in job["steps"] if s.get("uses", "").startswith("subosito/")]
         assert flutter["with"]["flutter-version"] == "${{ needs.matrix.outputs.flutter }}"
         render = _runs(job)[0][1]
-        assert 'python tests/flutter_ci.py render "$ANSWER_SET" "$RUNNER_TEMP/project"' in render
+        assert 'python -m harness.flutter_ci render "$ANSWER_SET" "$RUNNER_TEMP/project"' in render
         for step in job["steps"]:
             if step.get("run", "").startswith(("flutter ", "dart ")):
                 assert step["working-directory"] == "${{ runner.temp }}/project/frontend"
@@ -94,7 +94,8 @@ def test_each_app_is_checked_then_built_for_each_of_its_platforms() -> None:
 
 def test_the_script_renders_an_answer_set_as_a_user_would(tmp_path) -> None:
     run = subprocess.run(
-        [sys.executable, REPO / "tests/flutter_ci.py", "render", "web-only", tmp_path / "p"],
+        [sys.executable, "-m", "harness.flutter_ci", "render", "web-only", tmp_path / "p"],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
@@ -104,6 +105,9 @@ def test_the_script_renders_an_answer_set_as_a_user_would(tmp_path) -> None:
     assert (frontend / "pubspec.yaml").is_file() and (frontend / "web").is_dir()
     assert not (frontend / "android").exists()
     copier = subprocess.run(
-        [sys.executable, REPO / "tests/flutter_ci.py", "copier"], capture_output=True, text=True
+        [sys.executable, "-m", "harness.flutter_ci", "copier"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert copier.stdout.strip() == "copier==" + __import__("copier").__version__

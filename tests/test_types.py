@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from answer_sets import ANSWER_SETS
-from backend_env import CACHE, backend_env
+from harness.answer_sets import ANSWER_SETS
+from harness.backend import CACHE, backend_env
 
 
 @pytest.fixture(scope="session")

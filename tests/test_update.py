@@ -19,13 +19,14 @@ import tarfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
 import yaml
 
-from backend_env import backend_env
-from conftest import REPO, render_project
+from harness.backend import backend_env
+from harness.project import REPO, render_project
 from linters import actionlint, zizmor
 
 OLD, NEW = "v1.0.0", "v1.1.0"
@@ -624,7 +625,7 @@ EDITED_MOVED = [
 ]
 UNEDITED_MOVED = "backend/app/api/health.py"
 # Answer sets of the last release that together generate every file it could generate.
-PREVIOUS_ANSWER_SETS = [
+PREVIOUS_ANSWER_SETS: list[dict[str, Any]] = [
     {},
     {"deploy_target": "railway", "railway_config": "json"},
     {"integrations": []},

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import linters
-from answer_sets import ANSWER_SETS
+from harness.answer_sets import ANSWER_SETS
 
 ALL = list(ANSWER_SETS)
 PINNED_ACTION = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
@@ -26,7 +26,8 @@ def _workflow(project, name: str = "ci.yml") -> dict:
 
 def _triggers(workflow: dict) -> dict:
     # YAML 1.1 reads the bare key `on` as the boolean True.
-    return workflow.get("on", workflow.get(True))
+    triggers: dict = workflow["on"] if "on" in workflow else workflow[True]
+    return triggers
 
 
 def _runs(job: dict) -> list[str]:

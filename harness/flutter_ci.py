@@ -2,9 +2,9 @@
 the workflow holds no list of its own: which answer sets have the app, on which
 platforms, with which Flutter, and each rendered exactly as a user would.
 
-    python tests/flutter_ci.py copier      # the pinned Copier requirement, for pip
-    python tests/flutter_ci.py matrix      # JSON for the workflow's job matrices
-    python tests/flutter_ci.py render NAME DEST
+    python -m harness.flutter_ci copier      # the pinned Copier requirement, for pip
+    python -m harness.flutter_ci matrix      # JSON for the workflow's job matrices
+    python -m harness.flutter_ci render NAME DEST
 """
 
 from __future__ import annotations
@@ -19,18 +19,17 @@ import tempfile
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from answer_sets import ANSWER_SETS
-
-REPO = Path(__file__).resolve().parent.parent
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
+from harness.answer_sets import ANSWER_SETS
+from harness.project import REPO, copy_template, render_project
 
 
 def copier_requirement() -> str:
     """Copier as pinned for the test suite (pyproject.toml), e.g. `copier==9.19.1`."""
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     (pin,) = [r for r in extras["optional-dependencies"]["test"] if re.match(r"copier==", r)]
-    return pin
+    return str(pin)
 
 
 @cache
@@ -39,30 +38,16 @@ def _plain_template() -> Path:
     as it is, without a git clone per render."""
     dst = Path(tempfile.mkdtemp(prefix="template-"))
     atexit.register(shutil.rmtree, dst, ignore_errors=True)
-    for part in TEMPLATE_PARTS:
-        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copy2
-        copy(REPO / part, dst / part)
-    return dst
+    return copy_template(dst)
 
 
-def render(name: str, dst: Path, *, pretend: bool = False) -> dict:
+def render(name: str, dst: Path, *, pretend: bool = False) -> dict[str, Any]:
     """Render answer set `name` into `dst` without --trust; Copier's computed answers.
     `pretend` computes them and writes nothing."""
-    import copier
-
-    worker = copier.run_copy(
-        str(_plain_template()),
-        str(dst),
-        data=ANSWER_SETS[name],
-        defaults=True,
-        unsafe=False,
-        quiet=True,
-        pretend=pretend,
-    )
-    return dict(worker.answers.combined)
+    return render_project(_plain_template(), dst, ANSWER_SETS[name], pretend=pretend).answers
 
 
-def matrix() -> dict:
+def matrix() -> dict[str, Any]:
     """Every answer set with the Flutter app, with its platforms, and the Flutter version
     (hooks/versions.yml) they are built with."""
     apps, flutter = [], None

@@ -1,5 +1,5 @@
-"""Running generated backends: one shared virtualenv, fresh Postgres databases, and the
-service started exactly as a platform starts it."""
+"""Running generated backends: one shared virtualenv, the environment they run in, fresh
+Postgres databases, and the start command as a platform reads it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import fcntl
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -126,23 +125,7 @@ def start_command(project: Path) -> str:
     if procfile.exists():
         return procfile.read_text().strip().removeprefix("web:").strip()
     blueprint = yaml.safe_load((project / "render.yaml").read_text())
-    return next(s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend")
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is pid."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
-        except (OSError, ValueError):
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            found.append(int(status.parent.name))
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    command: str = next(
+        s["startCommand"] for s in blueprint["services"] if s.get("rootDir") == "backend"
+    )
+    return command

@@ -1,6 +1,6 @@
 """Run a generated backend the way production does: its own start command (Gunicorn
-with uvicorn workers), on loopback, in its own process group. Used by the fault tests
-and by bench/run.py."""
+with uvicorn workers), on loopback, in its own process group. The one server harness of
+the service tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from pathlib import Path
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
@@ -28,6 +30,19 @@ def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is pid."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
 
 
 def loopback_args(port: int) -> str:
@@ -69,23 +84,34 @@ class Service:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("PYTHONPATH", None)
-        self.process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self._process is not None, "start() first"
+        return self._process
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, workers: int, timeout: float = 90) -> Service:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            ["sh", "-c", f"exec {self.command}"],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready(workers, timeout)
+        """Start the master; return once `workers` workers serve. A service that never
+        gets ready is stopped, workers and all, before the error is raised."""
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                ["sh", "-c", f"exec {self.command}"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self.wait_ready(workers, timeout)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def wait_ready(self, workers: int, timeout: float = 90) -> None:
@@ -112,11 +138,7 @@ class Service:
         return self.process.pid
 
     def worker_pids(self) -> list[int]:
-        try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(pid) for pid in children.split()]
+        return children(self.pid)
 
     @staticmethod
     def rss_mb(pid: int) -> float:
@@ -126,9 +148,12 @@ class Service:
         return 0.0
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 40) -> int:
-        """Signal the master; wait for it; kill the group if it hangs. Its exit code."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
+        """Signal the master, as a platform stops it; wait for it; kill the group if it
+        hangs. Its exit code."""
+        if self._process is None:
+            return 0
+        if self.process.poll() is not None:
+            return self.process.returncode
         self.process.send_signal(sig)
         try:
             return self.process.wait(timeout)
@@ -141,6 +166,8 @@ class Service:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._process is None:
+            return
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.stop(timeout=30)
         # Workers orphaned by a killed master must not outlive the test.

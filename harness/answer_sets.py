@@ -5,9 +5,11 @@ interact: each deploy_target x include_frontend, integrations none / one / all, 
 secrets, several instances (fixed and Render's autoscaling) and each platform's own URLs.
 """
 
+from typing import Any
+
 ALL_INTEGRATIONS = ["anthropic", "google_oauth", "microsoft_oauth"]
 
-ANSWER_SETS: dict[str, dict] = {
+ANSWER_SETS: dict[str, dict[str, Any]] = {
     "default": {},
     "railway": {"deploy_target": "railway", "instances": 3},
     "railway-nofrontend": {
