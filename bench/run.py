@@ -29,7 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import generation, install, service, streaming, suites
+from bench import generation, install, scaling, service, streaming, suites
 from bench.figures import Figure, Result, Skipped
 from harness.project import REPO
 
@@ -42,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace, Path], list[Result]]] = {
     "service": service.run,
     "streaming": streaming.run,
     "tests": suites.run,
+    "scaling": scaling.run,
 }
 
 

@@ -3,11 +3,11 @@ two instances of the generated backend (each a Gunicorn master with 2 workers, o
 Postgres database), measured in the same run, alternating; and the database round
 trips one chat request costs, counted on the wire.
 
-    python bench/scaling.py               # ~3 minutes on 2 cores
-    python bench/scaling.py --quick       # one round, shorter loads
+    python bench/run.py --only scaling            # ~3 minutes on 2 cores
+    python bench/run.py --only scaling --quick    # one round, shorter loads
 
-Prints a table and writes bench/scaling.json. The figures are ratios against the one
-instance measured in the same run: absolute numbers on a shared machine say little.
+The figures are ratios against the one instance measured in the same run: absolute
+numbers on a shared machine say little.
 Needs the Postgres at 127.0.0.1:5432 (TEST_POSTGRES_URL) and haproxy, like the tests.
 """
 
@@ -16,26 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from bench.figures import Figure, Result, median
+from bench.projects import loadgen, render
+from harness.backend import POSTGRES, backend_venv, postgres_database
+from harness.cluster import Cluster
+from harness.proxy import HAProxy, Reply, call, sse_events
+from harness.service import free_port
 
-from backend_env import POSTGRES, backend_venv, postgres_database  # noqa: E402
-from cluster import Cluster  # noqa: E402
-from gunicorn_service import free_port  # noqa: E402
-from proxy import HAProxy, call, sse_events  # noqa: E402
-
-TEMPLATE_PARTS = ("copier.yml", "hooks", "template")
 # Out of the way of a load test: the per-user limits a generated backend may enforce.
 NO_LIMITS = {
     "CHAT_MAX_CONCURRENT_STREAMS": "100000",
@@ -43,27 +34,6 @@ NO_LIMITS = {
     "CHAT_DAILY_TOKENS_PER_USER": "1000000000000",
     "CHAT_DAILY_TOKENS_TOTAL": "1000000000000",
 }
-
-
-def render(work: Path) -> tuple[Path, dict[str, object]]:
-    """The default answers with 2 workers, rendered from this checkout as it is."""
-    settings = work / "copier-settings.yml"
-    settings.write_text("{}\n")
-    os.environ["COPIER_SETTINGS_PATH"] = str(settings)
-    import copier
-
-    template = work / "template"
-    for part in TEMPLATE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, template / part)
-        else:
-            template.mkdir(exist_ok=True)
-            shutil.copy2(source, template / part)
-    worker = copier.run_copy(
-        str(template), str(work / "project"), data={"workers": 2}, defaults=True, quiet=True
-    )
-    return work / "project", dict(worker.answers.combined)
 
 
 class RoundTripCounter:
@@ -130,18 +100,6 @@ def started(
         yield cluster.start()
 
 
-def loadgen(*args: str) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "loadgen.py"), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    data = json.loads(result.stdout)
-    assert isinstance(data, dict)
-    return data
-
-
 def number(result: dict[str, object], key: str) -> float:
     value = result[key]
     assert isinstance(value, int | float), result
@@ -166,12 +124,13 @@ def round_trips(
             figures: dict[str, float] = {}
             first = sse_events(cluster.chat(token, "first turn").body)
             conversation = str(first[-1][1]["conversation_id"])
-            for label, request in (
+            requests: list[tuple[str, Callable[[], Reply]]] = [
                 ("/health", lambda: call(cluster.port, "GET", "/health")),
                 ("/api/me", lambda: call(cluster.port, "GET", "/api/me", headers=bearer)),
                 ("chat, new conversation", lambda: cluster.chat(token, "hello there")),
                 ("chat, continued", lambda: cluster.chat(token, "next", conversation)),
-            ):
+            ]
+            for label, request in requests:
                 before = counter.count
                 for _ in range(20):
                     assert request().status == 200
@@ -196,68 +155,65 @@ def one_and_two(
             yield cluster, single
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one round, shorter loads")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=REPO / "bench" / "scaling.json")
-    args = parser.parse_args()
-    rounds, seconds, streams = (1, 3, 40) if args.quick else (args.rounds, 5, 100)
-
-    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
-        work = Path(tmp)
-        print("rendering and installing the backend (cached after the first run) ...")
-        project, answers = render(work)
-        python = backend_venv(project / "backend")
-        trips = round_trips(project, answers, python, work)
-        samples: dict[str, list[float]] = {}
-        with one_and_two(project, answers, python, work) as (cluster, single):
-            token, _ = cluster.sign_in("load")
-            for _ in range(rounds):
-                for label, port in (("one", single.port), ("two", cluster.port)):
-                    health = loadgen("http", "--port", str(port), "--seconds", str(seconds))
-                    chat = loadgen(
-                        "sse",
-                        "--port",
-                        str(port),
-                        "--streams",
-                        str(streams),
-                        "--words",
-                        "50",
-                        "--token",
-                        token,
-                        "--ramp",
-                        "1",
-                    )
-                    assert number(chat, "errors") == 0, chat
-                    samples.setdefault(f"health {label}", []).append(number(health, "rps"))
-                    samples.setdefault(f"chat {label}", []).append(
-                        number(chat, "completed") / number(chat, "wall_s")
-                    )
-
-    median = {key: statistics.median(values) for key, values in samples.items()}
-    results = {
-        "rounds": rounds,
-        "cores": os.cpu_count(),
-        "health_rps": {"one": median["health one"], "two": median["health two"]},
-        "health_two_vs_one": median["health two"] / median["health one"],
-        "chat_streams_per_s": {"one": median["chat one"], "two": median["chat two"]},
-        "chat_two_vs_one": median["chat two"] / median["chat one"],
-        "db_round_trips_per_request": trips,
-        "samples": samples,
-    }
-    print(f"\nThrough HAProxy, {rounds} round(s), {os.cpu_count()} cores, medians:")
-    print("| figure | one instance | two instances | two / one |")
-    print("| --- | --- | --- | --- |")
-    for figure, key, unit in (("/health", "health", "req/s"), ("chat", "chat", "streams/s")):
-        one, two = median[f"{key} one"], median[f"{key} two"]
-        print(f"| {figure} ({unit}) | {one:.1f} | {two:.1f} | {two / one:.2f}x |")
-    print("\nDatabase round trips per request (one instance, sequential):")
-    for label, value in trips.items():
-        print(f"| {label} | {value:.1f} |")
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(args: argparse.Namespace, work: Path) -> list[Result]:
+    rounds, seconds, streams = (1, 3, 40) if args.quick else (3, 5, 100)
+    project = render(args, work, "project-scaling", {"workers": 2})
+    answers = dict(project.answers)
+    python = backend_venv(project.path / "backend")
+    trips = round_trips(project.path, answers, python, work)
+    samples: dict[str, list[float]] = {}
+    with one_and_two(project.path, answers, python, work) as (cluster, single):
+        token, _ = cluster.sign_in("load")
+        for i in range(rounds):
+            order = [("one", single.port), ("two", cluster.port)]
+            for label, port in order if i % 2 == 0 else reversed(order):
+                health = loadgen("http", "--port", str(port), "--seconds", str(seconds))
+                chat = loadgen(
+                    "sse",
+                    "--port",
+                    str(port),
+                    "--streams",
+                    str(streams),
+                    "--words",
+                    "50",
+                    "--token",
+                    token,
+                    "--ramp",
+                    "1",
+                )
+                assert number(chat, "errors") == 0, chat
+                samples.setdefault(f"health {label}", []).append(number(health, "rps"))
+                samples.setdefault(f"chat {label}", []).append(
+                    number(chat, "completed") / number(chat, "wall_s")
+                )
+    through = "through HAProxy, two instances of 2 workers"
+    return [
+        Figure(
+            f"scaling: /health {through}",
+            median(samples["health two"]),
+            "req/s",
+            rounds,
+            median(samples["health one"]),
+            "one instance, same proxy",
+            higher_is_better=True,
+            extra={"samples": samples},
+        ),
+        Figure(
+            f"scaling: chat streams per second {through}",
+            median(samples["chat two"]),
+            "streams/s",
+            rounds,
+            median(samples["chat one"]),
+            "one instance, same proxy",
+            higher_is_better=True,
+            note=f"{streams} streams of 50 words",
+        ),
+        Figure(
+            "scaling: database round trips per new chat request",
+            trips["chat, new conversation"],
+            "round trips",
+            20,
+            note=", ".join(f"{label} {value:.1f}" for label, value in trips.items()),
+            extra={"db_round_trips_per_request": trips},
+        ),
+    ]

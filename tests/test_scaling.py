@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from backend_env import POSTGRES, backend_env, postgres_database
-from cluster import Cluster
-from conftest import Project
-from gunicorn_service import free_port
-from proxy import call, sse_events
+from harness.backend import POSTGRES, backend_env, postgres_database
+from harness.cluster import Cluster
+from harness.project import Project
+from harness.proxy import call, sse_events
+from harness.service import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -219,7 +219,7 @@ def test_a_conversation_continued_on_the_other_instance_keeps_its_history(
         cluster.database_url,
         f"SELECT role FROM messages WHERE conversation_id = '{conversation_id}'",
     )
-    assert sorted(row[0] for row in stored) == ["assistant", "assistant", "user", "user"]
+    assert sorted(str(row[0]) for row in stored) == ["assistant", "assistant", "user", "user"]
 
 
 class Stream(threading.Thread):

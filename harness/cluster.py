@@ -19,9 +19,9 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from backend_env import backend_env
-from gunicorn_service import Service, free_port, get
-from proxy import HAProxy, Reply, call
+from harness.backend import backend_env
+from harness.proxy import HAProxy, Reply, call
+from harness.service import Service, free_port, get
 
 WORKERS = 2
 APP_URL = "http://localhost:3000/"  # a local web app: an allowed redirect outside production

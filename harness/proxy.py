@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gunicorn_service import free_port
+from harness.service import free_port
 
 # Which instance answered: the proxy names the server in every response.
 SERVED_BY = "x-served-by"
