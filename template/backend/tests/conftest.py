@@ -114,7 +114,7 @@ def production_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
         monkeypatch.setenv(name, secrets.token_urlsafe(32))
     return Settings(
         environment="production",
-        database_url="postgresql://app:unused@127.0.0.1:9/app",
+        database_url="postgresql://app@127.0.0.1:9/app",
         backend_url=PRODUCTION_BACKEND_URL,
         cors_origins="https://app.product.test",
     )
