@@ -24,7 +24,7 @@ from app.db import create_engine
 USABLE = {
     **{name: secrets.token_urlsafe(32) for name in REQUIRED_IN_PRODUCTION},
     "SECRET_KEY": secrets.token_hex(32),
-    "DATABASE_URL": "postgresql://app:s3cr3t-Pa55@db.internal:5432/app",
+    "DATABASE_URL": f"postgresql://app:{secrets.token_urlsafe(16)}@db.internal:5432/app",
     "BACKEND_URL": "https://api.product.test",
     "CORS_ORIGINS": "https://app.product.test",
 }
@@ -92,7 +92,7 @@ def test_production_with_everything_set_starts(monkeypatch: pytest.MonkeyPatch) 
         "XXXXXXXX",
         "<your key>",
         "  ",
-        "postgresql://user:password@host:5432/db",
+        "postgresql://user:password@host:5432/db",  # pragma: allowlist secret
         "postgresql://<user>:<password>@<host>:5432/<database>",
         "https://api.example.com",
     ],
@@ -317,7 +317,7 @@ def test_cors_origins_are_a_comma_separated_list() -> None:
 def test_integration_keys_are_typed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-environment")
     monkeypatch.setenv("GOOGLE_CLIENT_ID", "google-id")
-    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")  # pragma: allowlist secret
     settings = Settings(_env_file=None)
     assert settings.anthropic_api_key == "sk-ant-from-environment"
     assert settings.oauth_client("google") == ("google-id", "google-secret")
