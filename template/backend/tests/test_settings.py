@@ -108,7 +108,7 @@ def test_obvious_fakes_are_placeholders(fake: str) -> None:
         "sk-ant-api03-" + secrets.token_urlsafe(60),
         "1234567890-abcdefghijklmnop.apps.googleusercontent.com",
         "4f1c2a9e-8d1b-4b8e-9a3f-2c5d6e7f8a9b",
-        "postgresql://app:s3cr3t-Pa55@db.internal:5432/app?sslmode=require",
+        f"postgresql://app:{secrets.token_urlsafe(16)}@db.internal:5432/app?sslmode=require",
         "https://api.acme.dev",
     ],
 )
@@ -317,10 +317,11 @@ def test_cors_origins_are_a_comma_separated_list() -> None:
 def test_integration_keys_are_typed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-environment")
     monkeypatch.setenv("GOOGLE_CLIENT_ID", "google-id")
-    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", "google-secret")  # pragma: allowlist secret
+    client_secret = secrets.token_urlsafe(16)
+    monkeypatch.setenv("GOOGLE_CLIENT_SECRET", client_secret)
     settings = Settings(_env_file=None)
     assert settings.anthropic_api_key == "sk-ant-from-environment"
-    assert settings.oauth_client("google") == ("google-id", "google-secret")
+    assert settings.oauth_client("google") == ("google-id", client_secret)
 
 
 def test_your_own_secrets_come_from_the_environment_then_the_env_file(
