@@ -315,12 +315,12 @@ def test_cors_origins_are_a_comma_separated_list() -> None:
 
 
 def test_integration_keys_are_typed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-environment")
+    api_key, client_secret = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", api_key)
     monkeypatch.setenv("GOOGLE_CLIENT_ID", "google-id")
-    client_secret = secrets.token_urlsafe(16)
     monkeypatch.setenv("GOOGLE_CLIENT_SECRET", client_secret)
     settings = Settings(_env_file=None)
-    assert settings.anthropic_api_key == "sk-ant-from-environment"
+    assert settings.anthropic_api_key == api_key
     assert settings.oauth_client("google") == ("google-id", client_secret)
 
 
