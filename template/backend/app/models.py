@@ -40,6 +40,26 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Carried in each session token (`ver`); signing out adds one, so every token issued
+    # before stops working on every instance at once.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class SignInCode(Base):
+    """A finished sign-in waiting for the app to collect its token (POST /api/auth/token):
+    once, within seconds, and only with the verifier whose challenge the app sent."""
+
+    __tablename__ = "sign_in_codes"
+
+    # SHA-256 of the code: the database never holds one that could be used.
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # The app's PKCE S256 challenge: base64url(SHA-256(code_verifier)).
+    code_challenge: Mapped[str] = mapped_column(String(43))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Conversation(Base):

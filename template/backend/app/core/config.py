@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core import features
@@ -56,6 +56,10 @@ EXAMPLE_HOSTS = {"host", "hostname", "server", "example.com", "example.net", "ex
 EXAMPLE_SUFFIXES = (".example.com", ".example.net", ".example.org", ".example", ".invalid")
 EXAMPLE_CREDENTIALS = {"password", "pass", "secret", "changeme"}
 ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]+)?", re.IGNORECASE)
+EMAIL_DOMAIN = re.compile(r"@?[a-z0-9-]+(\.[a-z0-9-]+)+", re.IGNORECASE)
+TENANT_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
+# A custom scheme (com.example.app://auth/callback) or an https app link; no fragment.
+NATIVE_URI = re.compile(r"[a-z][a-z0-9+.-]*://[^\s#,]+", re.IGNORECASE)
 
 # libpq's URL parameters that asyncpg spells differently, and those it can do without.
 LIBPQ_RENAMED = {"sslmode": "ssl", "connect_timeout": "timeout"}
@@ -111,6 +115,33 @@ class Settings(BaseSettings):
     microsoft_client_id: str = ""
     microsoft_client_secret: str = ""
 
+    # Who may sign in, each comma-separated; empty lets anyone in. Email domains are
+    # matched against the provider's verified address only; tenants against Microsoft's
+    # `tid` (personal Microsoft accounts share one: 9188040d-6c67-4c5b-b112-36a304b66dad).
+    allowed_email_domains: str = ""
+    microsoft_allowed_tenants: str = ""
+    # Exact addresses a sign-in may return to besides the web app's origins (CORS_ORIGINS):
+    # the phone apps' callback. Default from the answers (features.py).
+    native_redirect_uris: str = features.NATIVE_REDIRECT_URIS
+
+    # The refusal names the entry by position: load_settings() repeats no values.
+    @field_validator("allowed_email_domains")
+    @classmethod
+    def _email_domains(cls, value: str) -> str:
+        return checked_entries(value, EMAIL_DOMAIN, "an email domain such as example.com")
+
+    @field_validator("microsoft_allowed_tenants")
+    @classmethod
+    def _tenants(cls, value: str) -> str:
+        return checked_entries(value, TENANT_ID, "a tenant id (a GUID)")
+
+    @field_validator("native_redirect_uris")
+    @classmethod
+    def _native_redirect_uris(cls, value: str) -> str:
+        return checked_entries(
+            value, NATIVE_URI, "an address such as com.example.app://auth/callback"
+        )
+
     @model_validator(mode="after")
     def _development_defaults(self) -> Settings:
         if not self.is_production and not self.secret_key:
@@ -129,7 +160,19 @@ class Settings(BaseSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+        return comma_separated(self.cors_origins)
+
+    @property
+    def allowed_email_domain_set(self) -> frozenset[str]:
+        return frozenset(d.lstrip("@").lower() for d in comma_separated(self.allowed_email_domains))
+
+    @property
+    def microsoft_allowed_tenant_set(self) -> frozenset[str]:
+        return frozenset(t.lower() for t in comma_separated(self.microsoft_allowed_tenants))
+
+    @property
+    def native_redirect_uri_list(self) -> list[str]:
+        return comma_separated(self.native_redirect_uris)
 
     def oauth_client(self, provider: str) -> OAuthClient:
         """The registered app of a sign-in provider (features.OAUTH_PROVIDERS)."""
@@ -151,6 +194,18 @@ class Settings(BaseSettings):
         if name.lower() in type(self).model_fields:
             return str(getattr(self, name.lower()))
         return self.extra_secret(name)
+
+
+def comma_separated(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def checked_entries(value: str, pattern: re.Pattern[str], expected: str) -> str:
+    """`value` when every comma-separated entry matches `pattern`."""
+    for number, entry in enumerate(comma_separated(value), 1):
+        if not pattern.fullmatch(entry):
+            raise ValueError(f"entry {number} is not {expected} (comma-separated)")
+    return value
 
 
 def development_secret_key() -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.security import InvalidTokenError, user_id_from_token
+from app.auth.security import InvalidTokenError, token_subject
 from app.deps import SessionDep, SettingsDep
 from app.models import User
 
@@ -20,7 +20,7 @@ async def current_user(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The user a valid Bearer token names; 401 otherwise."""
+    """The user a valid, unrevoked Bearer token names; 401 otherwise."""
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "Not signed in",
@@ -29,11 +29,12 @@ async def current_user(
     if credentials is None:
         raise unauthorized
     try:
-        user_id = user_id_from_token(credentials.credentials, settings.secret_key)
+        subject = token_subject(credentials.credentials, settings.secret_key)
     except InvalidTokenError:
         raise unauthorized from None
-    user = await session.get(User, user_id)
-    if user is None:
+    user = await session.get(User, subject.user_id)
+    # A token issued before the user last signed out (POST /api/auth/logout) is revoked.
+    if user is None or user.token_version != subject.version:
         raise unauthorized
     request.state.user_id = user.id
     return user

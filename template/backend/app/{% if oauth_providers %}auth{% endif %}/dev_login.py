@@ -4,12 +4,11 @@ when ENVIRONMENT=development; in test and production it does not exist (404)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from app.auth.schemas import AccessToken
 from app.auth.security import create_access_token
 from app.core import features
 from app.deps import SessionDep, SettingsDep
@@ -32,11 +31,6 @@ class DevLogin(BaseModel):
     name: str = Field("Developer", min_length=1, max_length=255)
 
 
-class AccessToken(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-
-
 @providers_router.get("/providers")
 async def sign_in_options(settings: SettingsDep) -> SignInOptions:
     return SignInOptions(
@@ -49,7 +43,6 @@ async def sign_in_options(settings: SettingsDep) -> SignInOptions:
 async def dev_login(
     session: SessionDep,
     settings: SettingsDep,
-    response: Response,
     body: DevLogin | None = None,
 ) -> AccessToken:
     """Sign in as a local developer (one user row per email, provider "dev"), with the
@@ -64,5 +57,6 @@ async def dev_login(
         session.add(user)
     user.name = login.name
     await session.commit()
-    response.headers["Cache-Control"] = "no-store"  # a token: no cache keeps it
-    return AccessToken(access_token=create_access_token(user.id, settings.secret_key))
+    return AccessToken(
+        access_token=create_access_token(user.id, settings.secret_key, user.token_version)
+    )

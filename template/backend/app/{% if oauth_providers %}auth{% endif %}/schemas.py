@@ -1,10 +1,11 @@
-"""What the sign-in routes answer."""
+"""What the sign-in routes take and answer."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class UserOut(BaseModel):
@@ -12,3 +13,16 @@ class UserOut(BaseModel):
     email: str
     name: str
     provider: str
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class CodeExchange(BaseModel):
+    """POST /api/auth/token: the code a sign-in returned with, and the PKCE verifier
+    whose challenge the app sent when it started that sign-in."""
+
+    code: str = Field(min_length=1, max_length=128)
+    code_verifier: str = Field(min_length=1, max_length=128)

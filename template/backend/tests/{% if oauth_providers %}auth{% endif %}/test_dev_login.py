@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.security import user_id_from_token
+from app.auth.security import token_subject
 from app.core.config import Settings
 from app.core.features import OAUTH_PROVIDERS
 from app.models import User
@@ -69,7 +69,17 @@ async def test_the_token_is_a_session_token(
     headers = await sign_in(development)
     token = headers["Authorization"].removeprefix("Bearer ")
     me = (await development.get("/api/me", headers=headers)).json()
-    assert str(user_id_from_token(token, settings.secret_key)) == me["id"]
+    assert str(token_subject(token, settings.secret_key).user_id) == me["id"]
+
+
+async def test_logout_revokes_a_developers_tokens(development: httpx2.AsyncClient) -> None:
+    headers = await sign_in(development)
+    response = await development.post("/api/auth/logout", headers=headers)
+    assert response.status_code == 204
+    assert (await development.get("/api/me", headers=headers)).status_code == 401
+    # The next dev-login carries the new version.
+    again = await sign_in(development)
+    assert (await development.get("/api/me", headers=again)).status_code == 200
 
 
 @pytest.mark.parametrize("body", [{"email": "not an address"}, {"name": ""}])

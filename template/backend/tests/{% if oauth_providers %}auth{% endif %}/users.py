@@ -20,4 +20,5 @@ async def new_user(db: AsyncSession) -> User:
 
 def bearer(user: User, settings: Settings) -> dict[str, str]:
     """The Authorization header the app sends for `user`."""
-    return {"Authorization": f"Bearer {create_access_token(user.id, settings.secret_key)}"}
+    token = create_access_token(user.id, settings.secret_key, user.token_version)
+    return {"Authorization": f"Bearer {token}"}
