@@ -54,6 +54,25 @@ def test_env_example_lists_every_setting(rendered: Callable[[str], Project], nam
     assert {"ENVIRONMENT", "SECRET_KEY", "DATABASE_URL", "BACKEND_URL", "CORS_ORIGINS"} <= names
 
 
+@pytest.mark.parametrize("name", ANSWER_SETS)
+def test_the_phone_apps_callback_is_an_allowed_redirect(
+    rendered: Callable[[str], Project], name: str
+) -> None:
+    """NATIVE_REDIRECT_URIS defaults to the address the phone apps return to after a
+    sign-in (lib/config.dart's appScheme), and is empty without phones or sign-in."""
+    project = rendered(name)
+    answers = project.answers
+    phones = answers["include_frontend"] and set(answers["flutter_platforms"]) - {"web"}
+    features = project.read("backend/app/core/features.py")
+    (default,) = re.findall(r'^NATIVE_REDIRECT_URIS = "(.*)"$', features, flags=re.MULTILINE)
+    if phones and answers["oauth_providers"]:
+        assert default == f"{answers['app_scheme']}://auth/callback"
+        config = project.read("frontend/lib/config.dart")
+        assert f"const appScheme = '{answers['app_scheme']}';" in config
+    else:
+        assert default == ""
+
+
 def run_suite(python: Path, project: Project, **variables: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
