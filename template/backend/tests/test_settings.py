@@ -314,6 +314,43 @@ def test_cors_origins_are_a_comma_separated_list() -> None:
     assert settings.cors_origin_list == ["https://a.example", "https://b.example"]
 
 
+def test_who_may_sign_in_is_read_as_lists() -> None:
+    settings = Settings(
+        _env_file=None,
+        allowed_email_domains="Example.com, @acme.example,",
+        microsoft_allowed_tenants="9188040D-6C67-4C5B-B112-36A304B66DAD",
+        native_redirect_uris="com.example.app://auth/callback, https://app.example/cb",
+    )
+    assert settings.allowed_email_domain_set == {"example.com", "acme.example"}
+    assert settings.microsoft_allowed_tenant_set == {"9188040d-6c67-4c5b-b112-36a304b66dad"}
+    assert settings.native_redirect_uri_list == [
+        "com.example.app://auth/callback",
+        "https://app.example/cb",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ALLOWED_EMAIL_DOMAINS", "example.com, ada@example.com"),
+        ("ALLOWED_EMAIL_DOMAINS", "example.com, localhost"),
+        ("MICROSOFT_ALLOWED_TENANTS", "9188040d-6c67-4c5b-b112-36a304b66dad, contoso"),
+        ("NATIVE_REDIRECT_URIS", "com.example.app://auth/callback, just-a-path"),
+        ("NATIVE_REDIRECT_URIS", "com.example.app://a, com.example.app://auth/callback#x"),
+    ],
+)
+def test_a_malformed_sign_in_restriction_is_named_not_repeated(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """A typo here would lock everyone out, or let everyone in: refused at start."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_info:
+        load_settings()
+    message = str(exit_info.value.code)
+    assert named(message) == {name} and "entry 2" in message, message
+    assert value.split(",")[1].strip() not in message
+
+
 def test_integration_keys_are_typed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     api_key, client_secret = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     monkeypatch.setenv("ANTHROPIC_API_KEY", api_key)
