@@ -54,12 +54,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._headers += 1
         if self._headers > MAX_HEADERS:
             self._refusal = "Too many request header fields"
-            raise HeadTooLarge  # stops the parser; send_400_response answers
+            # Stops the parser, which Uvicorn answers with send_400_response (below).
+            raise HeadTooLarge
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._heads_completed += 1
+        # data_received bounds what piles up while a head arrives; this is the exact size.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > MAX_HEAD_BYTES:
+            self._refusal = "Request header fields too large"
+            raise HeadTooLarge
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
