@@ -26,7 +26,7 @@ MIB = 1024 * 1024
 BODY_BYTES = 100 * MIB
 # A worker may grow this much while the big requests arrive: the issue saw +1,100 MiB.
 MAX_GROWTH_MB = 50
-SECRET = "private-words-of-a-user"
+PRIVATE_TEXT = "private-words-of-a-user"
 
 
 @pytest.fixture(scope="module")
@@ -196,11 +196,11 @@ def test_nul_and_unpaired_surrogates_are_422_and_the_text_never_logged(
     status, body = post_json(service, "/api/auth/dev-login", b"{}")
     assert status == 200, body
     token = json.loads(body)["access_token"]
-    message = json.dumps({"message": f"{SECRET} {escape}"}, ensure_ascii=True)
+    message = json.dumps({"message": f"{PRIVATE_TEXT} {escape}"}, ensure_ascii=True)
     # json.dumps escapes the backslash: undo it, so the server gets JSON's own escape.
     payload = message.replace("\\\\u", "\\u").encode()
     status, body = post_json(service, "/api/chat/stream", payload, token)
     assert status == 422, body
-    assert SECRET.encode() not in body
+    assert PRIVATE_TEXT.encode() not in body
     time.sleep(0.5)  # the access log line is written as the response ends
-    assert SECRET not in service.log()
+    assert PRIVATE_TEXT not in service.log()

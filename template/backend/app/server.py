@@ -8,6 +8,7 @@ h11 has one (h11_max_incomplete_event_size) but parses several times slower."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -75,7 +76,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def refuse(self, detail: str) -> None:
-        body = f'{{"detail": "{detail}"}}'.encode()
+        body = json.dumps({"detail": detail}).encode()
         content = [STATUS_LINE[431]]
         for name, value in self.server_state.default_headers:
             content += [name, b": ", value, b"\r\n"]
