@@ -204,3 +204,10 @@ def test_nul_and_unpaired_surrogates_are_422_and_the_text_never_logged(
     assert PRIVATE_TEXT.encode() not in body
     time.sleep(0.5)  # the access log line is written as the response ends
     assert PRIVATE_TEXT not in service.log()
+
+
+def test_the_access_log_leaves_query_strings_out(service: Service) -> None:
+    assert get(f"{service.url}/health?note={PRIVATE_TEXT}")[0] == 200
+    time.sleep(0.5)
+    assert PRIVATE_TEXT not in service.log()
+    assert '"GET /health HTTP/1.1" 200' in service.log()
