@@ -43,6 +43,7 @@ APP_VARIABLES = (
     "DB_POOL_SIZE",
     "DB_MAX_OVERFLOW",
     "INSTANCES",
+    "MAX_REQUEST_BYTES",
     # A platform's marks: with one, only ENVIRONMENT=production starts.
     "RENDER",
     "RAILWAY_ENVIRONMENT",

@@ -84,7 +84,7 @@ def test_gunicorn_reads_every_setting_from_its_config(
     settings = gunicorn_settings(project.path / "backend", backend_python, PORT="10000")
     assert settings["workers"] == str(answers["workers"])
     assert settings["timeout"] == str(answers["timeout"])
-    assert settings["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert settings["worker_class"] == "app.server.Worker"  # a UvicornWorker, bounded
     assert settings["bind"] == "['0.0.0.0:10000']"
     assert int(settings["graceful_timeout"]) < 30, "must finish before Render's 30 s SIGKILL"
     assert int(settings["keepalive"]) > 60, "must outlast the proxy's idle timeout"

@@ -33,7 +33,7 @@ LOCK_FILES = ("uv.lock", "requirements.txt")
 SERVICE_USES = {
     "fastapi": r"^from fastapi\b",
     "uvicorn": r"^uvicorn main:app --reload",  # the README's development server
-    "uvicorn-worker": r"\buvicorn_worker\.UvicornWorker\b",
+    "uvicorn-worker": r"^from uvicorn_worker import UvicornWorker\b",  # app/server.py
     "gunicorn": r"\bgunicorn main:app\b",
     "sqlalchemy": r"^from sqlalchemy\b",
     "alembic": r"^from alembic\b",

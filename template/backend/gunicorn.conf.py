@@ -11,8 +11,9 @@ from app.core import features
 from app.core.config import get_settings, validate_required
 from app.db import check_connection_budget, migrate
 
-# Uvicorn's worker for Gunicorn, from the uvicorn-worker package (the old one is deprecated).
-worker_class = "uvicorn_worker.UvicornWorker"
+# Uvicorn's worker for Gunicorn (uvicorn-worker; the old one is deprecated), with bounded
+# request heads and no server banner: app/server.py.
+worker_class = "app.server.Worker"
 
 # The answered count per instance; WEB_CONCURRENCY sets it for a bigger instance size.
 workers = int(os.environ.get("WEB_CONCURRENCY") or features.WORKERS)

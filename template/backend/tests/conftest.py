@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 # Settings come from the environment: the test values go in before the app is imported.
 # Keys from backend/.env must not reach the tests, so each one is set here, even if empty.
@@ -77,11 +77,20 @@ async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 
 @contextmanager
-def serve(app: ASGIApp, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL."""
+def serve(
+    app: ASGIApp, lifespan: Literal["auto", "on", "off"] = "on", **options: Any
+) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL.
+    `options` go to uvicorn.Config (the worker's, say: app/server.py)."""
     # The asyncio loop: uvloop complains when it is stopped outside the main thread.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan=lifespan, log_level="warning", loop="asyncio"
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan=lifespan,
+        log_level="warning",
+        loop="asyncio",
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

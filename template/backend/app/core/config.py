@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=features.DB_POOL_SIZE, ge=1)
     db_max_overflow: int = Field(default=features.DB_MAX_OVERFLOW, ge=0)
     instances: int = Field(default=features.INSTANCES, ge=1)
+    # The largest request body, in bytes; a bigger one gets 413 before it is read
+    # (app/request_limits.py). A chat message at its longest, every character escaped
+    # in JSON (\uXXXX), is under 50 KB.
+    max_request_bytes: int = Field(default=65_536, ge=1)
 
     # Integrations: empty unless the project was generated with them and they are set.
     anthropic_api_key: str = ""
