@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=features.DB_MAX_OVERFLOW, ge=0)
     instances: int = Field(default=features.INSTANCES, ge=1)
 
+    # Chat: the characters of earlier turns sent with each new message (the newest turns
+    # that fit; the message itself is at most schemas.MAX_MESSAGE_CHARS), and the longest
+    # one reply may take, from the request to the provider's last event. A redeploy gives
+    # open replies Gunicorn's graceful_timeout (25 s) to end.
+    chat_history_chars: int = Field(default=20_000, ge=0)
+    chat_reply_timeout_seconds: float = Field(default=60, gt=0)
+
     # Integrations: empty unless the project was generated with them and they are set.
     anthropic_api_key: str = ""
     anthropic_model: str = ""
