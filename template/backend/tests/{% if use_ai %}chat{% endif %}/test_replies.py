@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
@@ -47,7 +48,7 @@ async def test_a_shutdown_cuts_open_replies_short_and_still_stores_them(
         tasks.start(
             reply, [Turn("user", "Hi")], StallingProvider(), create_sessionmaker(engine), 60
         )
-        assert (await reply.events.get()).data == '{"text": "Hel"}'
+        assert json.loads(str((await reply.events.get()).data)) == {"text": "Hel"}
         await tasks.close(grace=0)
     finally:
         await engine.dispose()
@@ -55,4 +56,4 @@ async def test_a_shutdown_cuts_open_replies_short_and_still_stores_them(
     await db.refresh(answer)
     assert (answer.status, answer.content, answer.input_tokens) == ("failed", "Hel", 5)
     last = await reply.events.get()
-    assert (last.event, last.data) == ("error", f'{{"message": "{UNAVAILABLE}"}}')
+    assert (last.event, json.loads(str(last.data))) == ("error", {"message": UNAVAILABLE})
