@@ -118,8 +118,8 @@ async def run_reply(
         logger.warning("Chat reply %s: cut short by shutdown", reply.message_id)
         raise
     except Exception as exc:
-        # Our own mistake, not the provider's: the kind of error only, as its text and
-        # its traceback's frames may quote the conversation.
+        # Our own mistake, not the provider's: the kind of error only, as its text may
+        # quote the conversation.
         reply.status = "failed"
         logger.error("Chat reply %s: failed with %s", reply.message_id, type(exc).__name__)
     finally:
