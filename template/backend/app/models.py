@@ -82,6 +82,13 @@ class Conversation(Base):
     __table_args__ = (Index("ix_conversations_user_id_updated_at", "user_id", "updated_at", "id"),)
 
 
+# An assistant reply's state: streaming while it is written, then complete, failed (the
+# provider, a timeout or a shutdown cut it short) or cancelled (its client left; the reply
+# was still read to its end, for its usage). Questions are stored complete.
+MessageStatus = Literal["streaming", "complete", "failed", "cancelled"]
+MESSAGE_STATUS_CHARS = 16
+
+
 class Message(Base):
     __tablename__ = "messages"
 
@@ -91,6 +98,9 @@ class Message(Base):
     )
     role: Mapped[Literal["user", "assistant"]] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
+    status: Mapped[MessageStatus] = mapped_column(
+        String(MESSAGE_STATUS_CHARS), default="complete", server_default="complete"
+    )
     # The provider's token counts, on assistant messages.
     input_tokens: Mapped[int | None]
     output_tokens: Mapped[int | None]

@@ -104,3 +104,37 @@ async def test_the_history_migration_keeps_and_dates_existing_conversations(
         select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
     )
     assert count == len(messages)
+
+
+async def test_the_status_migration_marks_every_stored_message_complete(
+    db: AsyncSession, settings: Settings
+) -> None:
+    """Revision 0003 on a database that already holds messages: each was stored once it
+    was complete, and says so."""
+    config = Config(BACKEND_DIR / "alembic.ini")
+    config.attributes["configure_logger"] = False
+    conversation = Conversation(id=uuid.uuid4())
+    db.add(conversation)
+    await db.commit()
+    await asyncio.to_thread(command.downgrade, config, "0002")
+    engine = create_engine(settings.sqlalchemy_database_url)
+    try:
+        async with engine.begin() as connection:
+            for role in ("user", "assistant"):
+                await connection.execute(
+                    OLD_MESSAGES.insert().values(
+                        id=uuid.uuid4(),
+                        conversation_id=conversation.id,
+                        role=role,
+                        content=f"A {role} message",
+                        created_at=datetime.now(UTC),
+                    )
+                )
+    finally:
+        await engine.dispose()
+        await asyncio.to_thread(command.upgrade, config, "head")
+
+    statuses = await db.scalars(
+        select(Message.status).where(Message.conversation_id == conversation.id)
+    )
+    assert list(statuses) == ["complete", "complete"]

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     # in JSON (\uXXXX), is under 50 KB.
     max_request_bytes: int = Field(default=65_536, ge=1)
 
+    # Chat: the characters of earlier turns sent with each new message (the newest turns
+    # that fit; the message itself is at most schemas.MAX_MESSAGE_CHARS), and the longest
+    # one reply may take, from the request to the provider's last event. A redeploy gives
+    # open replies Gunicorn's graceful_timeout (25 s) to end.
+    chat_history_chars: int = Field(default=20_000, ge=0)
+    chat_reply_timeout_seconds: float = Field(default=60, gt=0)
+
     # Integrations: empty unless the project was generated with them and they are set.
     anthropic_api_key: str = ""
     anthropic_model: str = ""

@@ -15,8 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-# In a script, the server stops here until the test calls release().
+# In a script, the server stops here until the test calls release() (10 s at most).
 WAIT = "wait"
+# In a script: the server drops the connection here, mid-response, as a crashed proxy or
+# a network fault would (the client sees an incomplete chunked body).
+DROP = "drop"
+# In a script: an event whose data is not JSON.
+MALFORMED = "malformed"
 # One server-sent event: its name and its JSON data.
 Event = tuple[str, dict[str, Any]]
 
@@ -71,6 +76,8 @@ class FakeAnthropic:
         self.status = status
         self.requests: list[dict[str, Any]] = []
         self.disconnected = threading.Event()
+        # Set once a response has sent its whole script.
+        self.finished = threading.Event()
         self._released = threading.Event()
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
 
@@ -86,11 +93,17 @@ class FakeAnthropic:
 
     async def _events(self, request: Request) -> AsyncIterator[bytes]:
         for item in self.script:
-            if isinstance(item, str):  # WAIT
+            if item == DROP:
+                # Uvicorn closes the connection when a response fails after it started.
+                raise ConnectionAbortedError("the fake drops the connection, as scripted")
+            if item == MALFORMED:
+                yield b'event: content_block_delta\ndata: {"type": "content_block_delta", \n\n'
+            elif isinstance(item, str):  # WAIT
                 await self._wait()
-                continue
-            name, data = item
-            yield f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+            else:
+                name, data = item
+                yield f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+        self.finished.set()
 
     async def _wait(self) -> None:
         try:
