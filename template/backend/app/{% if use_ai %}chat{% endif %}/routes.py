@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
 
+from app.chat import limits
 from app.chat.provider import ChatProvider, Finished, ProviderError, TextDelta, Turn
 from app.chat.schemas import ChatRequest
 from app.deps import SessionDep
@@ -69,19 +70,27 @@ async def stream_chat(
         # A cut-off history may open with a reply; the provider wants the user to speak first.
         while earlier and earlier[0].role != "user":
             earlier.pop(0)
+    # 429 over a limit; otherwise the stream counts from this commit until it ends.
+    key = limits.client_key(request, user_id)
+    lease = await limits.acquire(session, key, request.app.state.settings)
     session.add(Message(conversation_id=conversation.id, role="user", content=body.message))
     await session.commit()
 
     turns = [*earlier, Turn("user", body.message)]
+    events = reply_events(request, conversation.id, turns, provider, lease)
     return EventSourceResponse(
-        reply_events(request, conversation.id, turns, provider),
+        limits.released_after(events, lease, request.app.state.sessionmaker),
         ping=HEARTBEAT_SECONDS,
         ping_message_factory=lambda: ServerSentEvent(comment="ping"),
     )
 
 
 async def reply_events(
-    request: Request, conversation_id: uuid.UUID, turns: list[Turn], provider: ChatProvider
+    request: Request,
+    conversation_id: uuid.UUID,
+    turns: list[Turn],
+    provider: ChatProvider,
+    lease: limits.Lease,
 ) -> AsyncIterator[ServerSentEvent]:
     """start, one delta per text chunk, then done (or error). If the client goes away,
     sse-starlette cancels this generator, which closes the provider's stream."""
@@ -95,6 +104,7 @@ async def reply_events(
                 yield event("delta", text=item.text)
             elif isinstance(item, Finished):
                 usage = item
+                lease.tokens = usage.input_tokens + usage.output_tokens
     except ProviderError:
         logger.exception("Chat provider failed")
         yield event("error", message="The assistant is unavailable right now. Please try again.")

@@ -1,0 +1,268 @@
+"""Chat limits kept in the database, so every worker of every instance sees the same counts:
+open streams, requests a minute and tokens a day per key (a signed-in user, or a client
+address without sign-in), and tokens a day for the whole service.
+
+acquire() is one INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING, run in the
+transaction that stores the user's message: the database's row lock (Postgres) or its
+single writer (SQLite) makes check-and-count atomic across processes, and it adds one
+round trip before the stream starts. A refusal reads the row once more to say why.
+release() gives the stream back and adds the tokens the provider reported.
+
+A worker killed mid-stream never releases its streams: they stop counting LEASE_SECONDS
+after the key's latest acquire. (Libraries such as `limits` keep their counters in memory,
+Redis or Memcached, none in SQL, and none counts open streams or tokens.)"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from fastapi import HTTPException, Request, status
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette import ServerSentEvent
+
+from app.core.config import Settings
+from app.models import ChatLimit
+
+# Longer than any stream lasts (a reply is at most MAX_REPLY_TOKENS; the Anthropic SDK
+# gives up on a silent request after 10 minutes), so a live stream keeps its slot.
+LEASE_SECONDS = 11 * 60
+WINDOW_SECONDS = 60
+DAY_SECONDS = 86_400
+# A stream takes seconds: asking again this much later is an honest guess.
+STREAMS_RETRY_SECONDS = 5
+# The whole service's row.
+SERVICE_KEY = "*"
+# An off limit (0) as a bound nothing reaches: counts are 32-bit columns, tokens 64-bit.
+UNLIMITED_COUNT = 2**31 - 1
+UNLIMITED_TOKENS = 2**62
+COLUMNS = (
+    "key",
+    "streams",
+    "leases_expire_at",
+    "window_started_at",
+    "window_requests",
+    "day",
+    "day_tokens",
+)
+# IPv6 hands each client a /64: its addresses are one client.
+IPV6_PREFIX = 64
+
+logger = logging.getLogger(__name__)
+
+
+def clock() -> float:
+    """Unix time; tests move it."""
+    return time.time()
+
+
+@dataclass
+class Lease:
+    """One open stream, counted against `key` until release(); `tokens` is what the
+    provider reported using for it."""
+
+    key: str
+    tokens: int = 0
+
+
+def client_key(request: Request, user_id: object | None) -> str:
+    """Whose limits a request counts against: the signed-in user, else the client's
+    address. Render and Railway append the address they accepted the connection from as
+    the LAST X-Forwarded-For entry; anything before it came from the client and is
+    forgeable (Uvicorn's request.client, with forwarded_allow_ips="*", is the first)."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+    address = forwarded[-1].strip() or (request.client.host if request.client else "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        # Not an address a proxy would write: every such request shares one bucket.
+        return "ip:unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"ip:{ip.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{ip}/{IPV6_PREFIX}', strict=False)}"
+    return f"ip:{ip}"
+
+
+def _bound(limit: int, unlimited: int = UNLIMITED_TOKENS) -> int:
+    return min(limit or unlimited, unlimited)
+
+
+def _insert(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(ChatLimit)
+    return sqlite.insert(ChatLimit)
+
+
+async def acquire(session: AsyncSession, key: str, settings: Settings) -> Lease:
+    """Count a new stream for `key`, or raise 429 naming the limit it would exceed. In
+    the caller's transaction: commit it to keep the lease, roll back to drop it."""
+    now = clock()
+    today = int(now // DAY_SECONDS)
+    window_live = ChatLimit.window_started_at > now - WINDOW_SECONDS
+    # The row's counts as they stand now: a lapsed lease, window or day counts 0.
+    streams = _live(ChatLimit.leases_expire_at > now, ChatLimit.streams)
+    requests = _live(window_live, ChatLimit.window_requests)
+    tokens = _live(ChatLimit.day == today, ChatLimit.day_tokens)
+    service_tokens = func.coalesce(
+        select(ChatLimit.day_tokens)
+        .where(ChatLimit.key == SERVICE_KEY, ChatLimit.day == today)
+        .scalar_subquery(),
+        0,
+    )
+    # A key's first request inserts its row, unless the whole service is over its limit
+    # (then nothing is inserted or updated, and nothing returned).
+    first = select(
+        *(literal(value) for value in (key, 1, now + LEASE_SECONDS, now, 1, today, 0))
+    ).where(service_tokens < _bound(settings.chat_daily_tokens_total))
+    statement = (
+        _insert(session)
+        .from_select(list(COLUMNS), first)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "streams": streams + 1,
+                "leases_expire_at": now + LEASE_SECONDS,
+                "window_started_at": _live(window_live, ChatLimit.window_started_at, now),
+                "window_requests": requests + 1,
+                "day": today,
+                "day_tokens": tokens,
+            },
+            where=(streams < _bound(settings.chat_max_concurrent_streams, UNLIMITED_COUNT))
+            & (requests < _bound(settings.chat_requests_per_minute, UNLIMITED_COUNT))
+            & (tokens < _bound(settings.chat_daily_tokens_per_user)),
+        )
+        .returning(ChatLimit.key)
+    )
+    if (await session.execute(statement)).first() is None:
+        raise await _refusal(session, key, settings, now)
+    return Lease(key)
+
+
+def _live(condition: Any, value: Any, otherwise: Any = 0) -> Any:
+    """`value` while its window is open, else what a new window starts from."""
+    return case((condition, value), else_=otherwise)
+
+
+async def _refusal(
+    session: AsyncSession, key: str, settings: Settings, now: float
+) -> HTTPException:
+    """Which limit refused the request, and when asking again can succeed."""
+    query = select(ChatLimit).where(ChatLimit.key.in_([key, SERVICE_KEY]))
+    rows = {row.key: row for row in await session.scalars(query)}
+    today = int(now // DAY_SECONDS)
+    midnight = math.ceil((today + 1) * DAY_SECONDS - now)
+    who = "per user" if key.startswith("user:") else "from one address"
+    service, mine = rows.get(SERVICE_KEY), rows.get(key)
+    if (
+        service
+        and service.day == today
+        and service.day_tokens >= _bound(settings.chat_daily_tokens_total)
+    ):
+        return too_many(
+            "The chat has reached the whole service's daily usage limit; it resets at"
+            " midnight UTC.",
+            midnight,
+        )
+    if (
+        mine
+        and mine.day == today
+        and mine.day_tokens >= _bound(settings.chat_daily_tokens_per_user)
+    ):
+        return too_many(
+            f"Daily chat limit reached ({settings.chat_daily_tokens_per_user:,} tokens a day"
+            f" {who}); it resets at midnight UTC.",
+            midnight,
+        )
+    window_end = (mine.window_started_at if mine else now) + WINDOW_SECONDS
+    if (
+        mine
+        and window_end > now
+        and mine.window_requests >= _bound(settings.chat_requests_per_minute, UNLIMITED_COUNT)
+    ):
+        return too_many(
+            f"Too many chat messages: at most {settings.chat_requests_per_minute} a minute {who}.",
+            max(1, math.ceil(window_end - now)),
+        )
+    return too_many(
+        f"Too many chat replies at once: at most {settings.chat_max_concurrent_streams}"
+        f" {who}. Wait for one to finish.",
+        STREAMS_RETRY_SECONDS,
+    )
+
+
+def too_many(detail: str, retry_after: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(retry_after)}
+    )
+
+
+async def released_after(
+    events: AsyncIterator[ServerSentEvent],
+    lease: Lease,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[ServerSentEvent]:
+    """`events`, then release(): however the stream ends (done, error, the client gone)."""
+    try:
+        async for item in events:
+            yield item
+    finally:
+        await release(sessionmaker, lease, lease.tokens)
+
+
+async def release(
+    sessionmaker: async_sessionmaker[AsyncSession], lease: Lease, tokens: int
+) -> None:
+    """The stream has ended: free its slot and add the tokens it used to the key's and the
+    service's counts for today, in one statement. Shielded from cancellation (a client
+    that leaves cancels the stream), so a slot is never kept by a stream that ended."""
+    with anyio.CancelScope(shield=True):
+        now = clock()
+        today = int(now // DAY_SECONDS)
+        rows = [_row(lease.key, today, tokens)]
+        if tokens:
+            rows.append(_row(SERVICE_KEY, today, tokens))
+        try:
+            async with sessionmaker() as session:
+                await session.execute(_release(session, rows, now, today))
+                await session.commit()
+        except (SQLAlchemyError, OSError):
+            # The slot frees itself when its lease expires; the tokens go uncounted.
+            logger.exception("Could not release a chat stream's limits")
+
+
+def _release(session: AsyncSession, rows: list[dict[str, object]], now: float, today: int) -> Any:
+    insert = _insert(session).values(rows)
+    streams_live = (ChatLimit.leases_expire_at > now) & (ChatLimit.streams > 0)
+    return insert.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "streams": _live(streams_live, ChatLimit.streams - 1),
+            "day": today,
+            "day_tokens": _live(ChatLimit.day == today, ChatLimit.day_tokens)
+            + insert.excluded.day_tokens,
+        },
+    )
+
+
+def _row(key: str, today: int, tokens: int) -> dict[str, object]:
+    return {
+        "key": key,
+        "streams": 0,
+        "leases_expire_at": 0.0,
+        "window_started_at": 0.0,
+        "window_requests": 0,
+        "day": today,
+        "day_tokens": tokens,
+    }
