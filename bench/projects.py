@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.backend import backend_env, backend_venv
+from harness.backend import HIGH_CHAT_LIMITS, backend_env, backend_venv
 from harness.project import REPO, Project, copy_template, render_project
 from harness.service import Service
 
@@ -119,8 +119,9 @@ def backend_python(args: argparse.Namespace, work: Path) -> Path:
 def serve(
     cwd: Path, answers: dict[str, Any], python: Path, work: Path, **variables: str
 ) -> Service:
-    """The app in `cwd` under the generated start command, 2 workers, on loopback."""
-    env = backend_env(python, **variables)
+    """The app in `cwd` under the generated start command, 2 workers, on loopback; its
+    chat limits on but too high for a load from one address to reach."""
+    env = backend_env(python, **{**HIGH_CHAT_LIMITS, **variables})
     return Service(cwd, answers["start_command"], python, work, env).start(2)
 
 
