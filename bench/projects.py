@@ -54,6 +54,22 @@ async def stream(request: Request) -> EventSourceResponse:
     return EventSourceResponse(events())
 '''
 
+# The start command is `gunicorn main:app` and reads its settings from this file, as the
+# generated backend's does: the same server (workers, worker class, access log), so the
+# two differ only in the app.
+BARE_GUNICORN = """\
+import os
+
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+bind = f"0.0.0.0:{os.environ.get('PORT') or 8000}"
+keepalive = 75
+forwarded_allow_ips = "*"
+accesslog = "-"
+preload_app = True
+control_socket_disable = True
+"""
+
 
 def git(*args: str, cwd: Path) -> None:
     subprocess.run(
@@ -145,4 +161,5 @@ def bare_app(work: Path) -> Path:
     bare = work / "bare"
     bare.mkdir(exist_ok=True)
     (bare / "main.py").write_text(BARE_APP)
+    (bare / "gunicorn.conf.py").write_text(BARE_GUNICORN)
     return bare

@@ -6,7 +6,9 @@ acquire() is one INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING, run i
 transaction that stores the user's message: the database's row lock (Postgres) or its
 single writer (SQLite) makes check-and-count atomic across processes, and it adds one
 round trip before the stream starts. A refusal reads the row once more to say why.
-release() gives the stream back and adds the tokens the provider reported.
+release_in() gives the stream back and adds the tokens the provider reported, in the
+transaction that stores the reply; release() does it on its own for a stream that ended
+without one.
 
 A worker killed mid-stream never releases its streams: they stop counting LEASE_SECONDS
 after the key's latest acquire. (Libraries such as `limits` keep their counters in memory,
@@ -72,6 +74,8 @@ class Lease:
 
     key: str
     tokens: int = 0
+    # Set once the stream's end is committed (release_in), so it is counted once.
+    released: bool = False
 
 
 def client_key(request: Request, user_id: object | None) -> str:
@@ -218,31 +222,38 @@ async def released_after(
         async for item in events:
             yield item
     finally:
-        await release(sessionmaker, lease, lease.tokens)
+        if not lease.released:
+            await release(sessionmaker, lease)
 
 
-async def release(
-    sessionmaker: async_sessionmaker[AsyncSession], lease: Lease, tokens: int
-) -> None:
-    """The stream has ended: free its slot and add the tokens it used to the key's and the
-    service's counts for today, in one statement. Shielded from cancellation (a client
-    that leaves cancels the stream), so a slot is never kept by a stream that ended."""
+async def release_in(session: AsyncSession, lease: Lease) -> None:
+    """Free the stream's slot and add its tokens to today's counts, in the caller's
+    transaction (the one that stores the reply: no round trip of its own but one
+    statement). Set `lease.released` once that transaction commits."""
+    now = clock()
+    await session.execute(_release(session, lease, now))
+
+
+async def release(sessionmaker: async_sessionmaker[AsyncSession], lease: Lease) -> None:
+    """release_in() in a transaction of its own, for a stream that ended before it stored
+    a reply (the provider failed, the client left). Shielded from cancellation (a client
+    that leaves cancels the stream), so a stream that ended never keeps its slot."""
     with anyio.CancelScope(shield=True):
-        now = clock()
-        today = int(now // DAY_SECONDS)
-        rows = [_row(lease.key, today, tokens)]
-        if tokens:
-            rows.append(_row(SERVICE_KEY, today, tokens))
         try:
             async with sessionmaker() as session:
-                await session.execute(_release(session, rows, now, today))
+                await release_in(session, lease)
                 await session.commit()
+            lease.released = True
         except (SQLAlchemyError, OSError):
             # The slot frees itself when its lease expires; the tokens go uncounted.
             logger.exception("Could not release a chat stream's limits")
 
 
-def _release(session: AsyncSession, rows: list[dict[str, object]], now: float, today: int) -> Any:
+def _release(session: AsyncSession, lease: Lease, now: float) -> Any:
+    today = int(now // DAY_SECONDS)
+    rows = [_row(lease.key, today, lease.tokens)]
+    if lease.tokens:
+        rows.append(_row(SERVICE_KEY, today, lease.tokens))
     insert = _insert(session).values(rows)
     streams_live = (ChatLimit.leases_expire_at > now) & (ChatLimit.streams > 0)
     return insert.on_conflict_do_update(

@@ -119,7 +119,9 @@ async def reply_events(
     )
     async with request.app.state.sessionmaker() as session:
         session.add(reply)
+        await limits.release_in(session, lease)
         await session.commit()
+    lease.released = True
     yield event(
         "done",
         conversation_id=str(conversation_id),
