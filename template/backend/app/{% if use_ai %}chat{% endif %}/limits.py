@@ -16,17 +16,29 @@ Redis or Memcached, none in SQL, and none counts open streams or tokens.)"""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from fastapi import HTTPException, Request, status
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -103,18 +115,43 @@ def _bound(limit: int, unlimited: int = UNLIMITED_TOKENS) -> int:
     return min(limit or unlimited, unlimited)
 
 
-def _insert(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(ChatLimit)
-    return sqlite.insert(ChatLimit)
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(dialect: str) -> Any:
+    # The table, not the class: an ORM insert would take the parameters for rows.
+    table = cast(Table, ChatLimit.__table__)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 async def acquire(session: AsyncSession, key: str, settings: Settings) -> Lease:
     """Count a new stream for `key`, or raise 429 naming the limit it would exceed. In
     the caller's transaction: commit it to keep the lease, roll back to drop it."""
     now = clock()
-    today = int(now // DAY_SECONDS)
-    window_live = ChatLimit.window_started_at > now - WINDOW_SECONDS
+    values = {
+        "key": key,
+        "now": now,
+        "lease_until": now + LEASE_SECONDS,
+        "window_after": now - WINDOW_SECONDS,
+        "today": int(now // DAY_SECONDS),
+        "max_streams": _bound(settings.chat_max_concurrent_streams, UNLIMITED_COUNT),
+        "max_requests": _bound(settings.chat_requests_per_minute, UNLIMITED_COUNT),
+        "max_tokens": _bound(settings.chat_daily_tokens_per_user),
+        "max_service_tokens": _bound(settings.chat_daily_tokens_total),
+    }
+    if (await session.execute(_acquire(_dialect(session)), values)).first() is None:
+        raise await _refusal(session, key, settings, now)
+    return Lease(key)
+
+
+@functools.cache
+def _acquire(dialect: str) -> Any:
+    """acquire()'s statement, built once per database (building it costs more CPU than
+    running it): every value is a parameter."""
+    now, today = bindparam("now", type_=Double), bindparam("today", type_=Integer)
+    lease_until = bindparam("lease_until", type_=Double)
+    window_live = ChatLimit.window_started_at > bindparam("window_after", type_=Double)
     # The row's counts as they stand now: a lapsed lease, window or day counts 0.
     streams = _live(ChatLimit.leases_expire_at > now, ChatLimit.streams)
     requests = _live(window_live, ChatLimit.window_requests)
@@ -127,31 +164,29 @@ async def acquire(session: AsyncSession, key: str, settings: Settings) -> Lease:
     )
     # A key's first request inserts its row, unless the whole service is over its limit
     # (then nothing is inserted or updated, and nothing returned).
-    first = select(
-        *(literal(value) for value in (key, 1, now + LEASE_SECONDS, now, 1, today, 0))
-    ).where(service_tokens < _bound(settings.chat_daily_tokens_total))
-    statement = (
-        _insert(session)
+    key = bindparam("key", type_=String)
+    first = select(key, literal(1), lease_until, now, literal(1), today, literal(0)).where(
+        service_tokens < bindparam("max_service_tokens", type_=BigInteger)
+    )
+    return (
+        _insert(dialect)
         .from_select(list(COLUMNS), first)
         .on_conflict_do_update(
             index_elements=["key"],
             set_={
                 "streams": streams + 1,
-                "leases_expire_at": now + LEASE_SECONDS,
+                "leases_expire_at": lease_until,
                 "window_started_at": _live(window_live, ChatLimit.window_started_at, now),
                 "window_requests": requests + 1,
                 "day": today,
                 "day_tokens": tokens,
             },
-            where=(streams < _bound(settings.chat_max_concurrent_streams, UNLIMITED_COUNT))
-            & (requests < _bound(settings.chat_requests_per_minute, UNLIMITED_COUNT))
-            & (tokens < _bound(settings.chat_daily_tokens_per_user)),
+            where=(streams < bindparam("max_streams", type_=Integer))
+            & (requests < bindparam("max_requests", type_=Integer))
+            & (tokens < bindparam("max_tokens", type_=BigInteger)),
         )
         .returning(ChatLimit.key)
     )
-    if (await session.execute(statement)).first() is None:
-        raise await _refusal(session, key, settings, now)
-    return Lease(key)
 
 
 def _live(condition: Any, value: Any, otherwise: Any = 0) -> Any:
@@ -231,7 +266,13 @@ async def release_in(session: AsyncSession, lease: Lease) -> None:
     transaction (the one that stores the reply: no round trip of its own but one
     statement). Set `lease.released` once that transaction commits."""
     now = clock()
-    await session.execute(_release(session, lease, now))
+    values = {
+        "key": lease.key,
+        "now": now,
+        "today": int(now // DAY_SECONDS),
+        "tokens": lease.tokens,
+    }
+    await session.execute(_release(_dialect(session), with_service=lease.tokens > 0), values)
 
 
 async def release(sessionmaker: async_sessionmaker[AsyncSession], lease: Lease) -> None:
@@ -249,13 +290,18 @@ async def release(sessionmaker: async_sessionmaker[AsyncSession], lease: Lease) 
             logger.exception("Could not release a chat stream's limits")
 
 
-def _release(session: AsyncSession, lease: Lease, now: float) -> Any:
-    today = int(now // DAY_SECONDS)
-    rows = [_row(lease.key, today, lease.tokens)]
-    if lease.tokens:
-        rows.append(_row(SERVICE_KEY, today, lease.tokens))
-    insert = _insert(session).values(rows)
-    streams_live = (ChatLimit.leases_expire_at > now) & (ChatLimit.streams > 0)
+@functools.cache
+def _release(dialect: str, *, with_service: bool) -> Any:
+    """release_in()'s statement, built once: the key's row, and the service's when the
+    stream used tokens."""
+    today, tokens = bindparam("today", type_=Integer), bindparam("tokens", type_=BigInteger)
+    rows = [_row(bindparam("key", type_=String), today, tokens)]
+    if with_service:
+        rows.append(_row(SERVICE_KEY, today, tokens))
+    insert = _insert(dialect).values(rows)
+    streams_live = (ChatLimit.leases_expire_at > bindparam("now", type_=Double)) & (
+        ChatLimit.streams > 0
+    )
     return insert.on_conflict_do_update(
         index_elements=["key"],
         set_={
@@ -267,7 +313,7 @@ def _release(session: AsyncSession, lease: Lease, now: float) -> Any:
     )
 
 
-def _row(key: str, today: int, tokens: int) -> dict[str, object]:
+def _row(key: object, today: object, tokens: object) -> dict[str, object]:
     return {
         "key": key,
         "streams": 0,
