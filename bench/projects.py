@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.backend import backend_env, backend_venv
+from harness.backend import HIGH_CHAT_LIMITS, backend_env, backend_venv
 from harness.project import REPO, Project, copy_template, render_project
 from harness.service import Service
 
@@ -53,6 +53,22 @@ async def stream(request: Request) -> EventSourceResponse:
 
     return EventSourceResponse(events())
 '''
+
+# The start command is `gunicorn main:app` and reads its settings from this file, as the
+# generated backend's does: the same server (workers, worker class, access log), so the
+# two differ only in the app.
+BARE_GUNICORN = """\
+import os
+
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+bind = f"0.0.0.0:{os.environ.get('PORT') or 8000}"
+keepalive = 75
+forwarded_allow_ips = "*"
+accesslog = "-"
+preload_app = True
+control_socket_disable = True
+"""
 
 
 def git(*args: str, cwd: Path) -> None:
@@ -119,8 +135,9 @@ def backend_python(args: argparse.Namespace, work: Path) -> Path:
 def serve(
     cwd: Path, answers: dict[str, Any], python: Path, work: Path, **variables: str
 ) -> Service:
-    """The app in `cwd` under the generated start command, 2 workers, on loopback."""
-    env = backend_env(python, **variables)
+    """The app in `cwd` under the generated start command, 2 workers, on loopback; its
+    chat limits on but too high for a load from one address to reach."""
+    env = backend_env(python, **{**HIGH_CHAT_LIMITS, **variables})
     return Service(cwd, answers["start_command"], python, work, env).start(2)
 
 
@@ -144,4 +161,5 @@ def bare_app(work: Path) -> Path:
     bare = work / "bare"
     bare.mkdir(exist_ok=True)
     (bare / "main.py").write_text(BARE_APP)
+    (bare / "gunicorn.conf.py").write_text(BARE_GUNICORN)
     return bare

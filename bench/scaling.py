@@ -22,18 +22,13 @@ from pathlib import Path
 
 from bench.figures import Figure, Result, median
 from bench.projects import loadgen, render
-from harness.backend import POSTGRES, backend_venv, postgres_database
+from harness.backend import HIGH_CHAT_LIMITS, POSTGRES, backend_venv, postgres_database
 from harness.cluster import Cluster
 from harness.proxy import HAProxy, Reply, call, sse_events
 from harness.service import free_port
 
-# Out of the way of a load test: the per-user limits a generated backend may enforce.
-NO_LIMITS = {
-    "CHAT_MAX_CONCURRENT_STREAMS": "100000",
-    "CHAT_REQUESTS_PER_MINUTE": "1000000",
-    "CHAT_DAILY_TOKENS_PER_USER": "1000000000000",
-    "CHAT_DAILY_TOKENS_TOTAL": "1000000000000",
-}
+# Out of the way of a load test: the per-user limits a generated backend enforces.
+NO_LIMITS = HIGH_CHAT_LIMITS
 
 
 class RoundTripCounter:

@@ -46,11 +46,25 @@ APP_VARIABLES = (
     "DB_MAX_OVERFLOW",
     "INSTANCES",
     "MAX_REQUEST_BYTES",
+    "CHAT_MAX_CONCURRENT_STREAMS",
+    "CHAT_REQUESTS_PER_MINUTE",
+    "CHAT_DAILY_TOKENS_PER_USER",
+    "CHAT_DAILY_TOKENS_TOTAL",
     # A platform's marks: with one, only ENVIRONMENT=production starts.
     "RENDER",
     "RAILWAY_ENVIRONMENT",
     "RAILWAY_ENVIRONMENT_NAME",
 )
+
+
+# Chat limits (a generated backend with chat has them) high enough that a load from one
+# address is never refused, while every check still runs.
+HIGH_CHAT_LIMITS = {
+    "CHAT_MAX_CONCURRENT_STREAMS": "100000",
+    "CHAT_REQUESTS_PER_MINUTE": "1000000",
+    "CHAT_DAILY_TOKENS_PER_USER": "1000000000000",
+    "CHAT_DAILY_TOKENS_TOTAL": "1000000000000",
+}
 
 
 def backend_venv(backend_dir: Path) -> Path:

@@ -52,6 +52,27 @@ def test_env_example_lists_every_setting(rendered: Callable[[str], Project], nam
     for variable in project.answers["required_in_production"]:
         assert variable in names
     assert {"ENVIRONMENT", "SECRET_KEY", "DATABASE_URL", "BACKEND_URL", "CORS_ORIGINS"} <= names
+    if project.answers["use_ai"]:
+        assert set(CHAT_LIMITS) <= names
+
+
+CHAT_LIMITS = (
+    "CHAT_MAX_CONCURRENT_STREAMS",
+    "CHAT_REQUESTS_PER_MINUTE",
+    "CHAT_DAILY_TOKENS_PER_USER",
+    "CHAT_DAILY_TOKENS_TOTAL",
+)
+
+
+@pytest.mark.parametrize("name", ["default", "ai-only"])
+def test_the_readme_gives_the_chat_limits_and_who_may_chat(
+    rendered: Callable[[str], Project], name: str
+) -> None:
+    project = rendered(name)
+    readme = " ".join(project.read("README.md").split())
+    assert all(f"`{variable}`" in readme for variable in CHAT_LIMITS)
+    open_to_all = "anyone who has the backend's URL can use the chat"
+    assert (open_to_all in readme) == (not project.answers["oauth_providers"])
 
 
 @pytest.mark.parametrize("name", ANSWER_SETS)

@@ -311,6 +311,29 @@ def test_a_rolling_restart_loses_no_request_and_every_stream_ends_with_done(
     assert {stream.served_by for stream in streams} == {"i0", "i1"}
 
 
+def test_with_the_cap_at_2_a_third_stream_is_refused_on_either_instance(
+    cluster: Cluster,
+) -> None:
+    token, _ = cluster.sign_in("capped")
+    open_streams = [Stream(cluster, token) for _ in range(2)]
+    for stream in open_streams:
+        stream.start()
+    time.sleep(0.5)  # both streaming (~3 s each)
+    refused = [cluster.chat(token, "one too many") for _ in range(4)]
+    assert all(stream.is_alive() for stream in open_streams), "streams ended too soon"
+    assert [r.status for r in refused] == [429] * 4, [r.body for r in refused]
+    assert all(1 <= int(r.headers["retry-after"]) <= 10 for r in refused)
+    assert all(b"at most 2" in r.body for r in refused)
+    # Round-robin sent the refused requests to both instances.
+    assert {r.served_by for r in refused} == {"i0", "i1"}
+    for stream in open_streams:
+        stream.join(60)
+    assert [s.events[-1:] for s in open_streams] == [["done"], ["done"]]
+    # The slots came back: the next stream is served.
+    accepted = cluster.chat(token, "now there is room")
+    assert accepted.status == 200 and sse_events(accepted.body)[-1][0] == "done"
+
+
 def test_a_killed_instance_is_taken_out_and_requests_keep_succeeding(
     cluster: Cluster,
 ) -> None:

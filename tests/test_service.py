@@ -26,7 +26,7 @@ import schemathesis
 from schemathesis.core.result import Err
 
 from harness.answer_sets import ANSWER_SETS
-from harness.backend import backend_env, postgres_database, start_command
+from harness.backend import HIGH_CHAT_LIMITS, backend_env, postgres_database, start_command
 from harness.project import Project
 from harness.service import Service, free_port, get, loopback_args
 
@@ -47,8 +47,9 @@ def signin_project(render) -> Project:
 
 
 def start(project: Project, python: Path, workdir: Path, **variables: str) -> Service:
-    """The backend under the command a platform reads (Procfile or render.yaml), 2 workers."""
-    env = backend_env(python, **variables)
+    """The backend under the command a platform reads (Procfile or render.yaml), 2 workers;
+    its chat limits out of the way of loads from one address unless `variables` set them."""
+    env = backend_env(python, **{**HIGH_CHAT_LIMITS, **variables})
     backend = project.path / "backend"
     return Service(backend, start_command(project.path), python, workdir, env=env).start(
         2, timeout=STARTUP_SECONDS

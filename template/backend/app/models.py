@@ -7,7 +7,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
-from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints, so Alembic can drop and alter them on every database.
@@ -105,3 +115,23 @@ class Message(Base):
     input_tokens: Mapped[int | None]
     output_tokens: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChatLimit(Base):
+    """What app/chat/limits.py counts, per key: a user ("user:<id>"), a client address
+    without sign-in ("ip:<address>"), or the whole service ("*"). Times are Unix seconds
+    and days are UTC days since 1970, so one statement compares them on any database."""
+
+    __tablename__ = "chat_limits"
+
+    KEY_CHARS: ClassVar[int] = 64
+    key: Mapped[str] = mapped_column(String(KEY_CHARS), primary_key=True)
+    # Streams open now, and when they stop counting if none is released (a killed worker).
+    streams: Mapped[int] = mapped_column(default=0)
+    leases_expire_at: Mapped[float] = mapped_column(Double, default=0.0)
+    # The current minute's window: when it opened and the requests in it.
+    window_started_at: Mapped[float] = mapped_column(Double, default=0.0)
+    window_requests: Mapped[int] = mapped_column(default=0)
+    # Tokens the provider reported today.
+    day: Mapped[int] = mapped_column(default=0)
+    day_tokens: Mapped[int] = mapped_column(BigInteger, default=0)

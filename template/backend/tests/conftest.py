@@ -22,6 +22,12 @@ os.environ["SECRET_KEY"] = secrets.token_hex(32)
 os.environ["ANTHROPIC_API_KEY"] = ""
 os.environ["CORS_ORIGINS"] = "https://app.example.com"
 os.environ["BACKEND_URL"] = "http://localhost:8000"
+# The suite chats many times a minute, from one address: tests/chat/test_limits.py sets
+# the limits it tests on its app.
+os.environ["CHAT_MAX_CONCURRENT_STREAMS"] = "1000"
+os.environ["CHAT_REQUESTS_PER_MINUTE"] = "0"
+os.environ["CHAT_DAILY_TOKENS_PER_USER"] = "0"
+os.environ["CHAT_DAILY_TOKENS_TOTAL"] = "0"
 if not os.environ.get("DATABASE_URL"):
     database_file = Path(tempfile.mkdtemp(prefix="backend-tests-")) / "test.db"
     os.environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{database_file}"

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     chat_history_chars: int = Field(default=20_000, ge=0)
     chat_reply_timeout_seconds: float = Field(default=60, gt=0)
 
+    # Chat limits, shared by every worker and instance through the database
+    # (app/chat/limits.py); per user, or per client address without sign-in. The cap on
+    # open streams is always on; 0 turns any of the other three off.
+    chat_max_concurrent_streams: int = Field(default=2, ge=1)
+    chat_requests_per_minute: int = Field(default=10, ge=0)
+    chat_daily_tokens_per_user: int = Field(default=200_000, ge=0)
+    # The whole service's tokens a day (UTC): a circuit breaker on the bill.
+    chat_daily_tokens_total: int = Field(default=5_000_000, ge=0)
+
     # Integrations: empty unless the project was generated with them and they are set.
     anthropic_api_key: str = ""
     anthropic_model: str = ""

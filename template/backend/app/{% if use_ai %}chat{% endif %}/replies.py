@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import ServerSentEvent
 
+from app.chat import limits
 from app.chat.provider import NO_USAGE, ChatProvider, ProviderError, TextDelta, Turn, Usage
 from app.models import Message, MessageStatus
 
@@ -41,6 +42,8 @@ class Reply:
 
     message_id: uuid.UUID
     conversation_id: uuid.UUID
+    # The stream's hold on the chat limits, given back by finish().
+    lease: limits.Lease
     parts: list[str] = field(default_factory=list)
     usage: Usage = NO_USAGE
     status: MessageStatus = "streaming"
@@ -143,12 +146,15 @@ async def run_reply(
 
 async def finish(sessionmaker: async_sessionmaker[AsyncSession], reply: Reply) -> bool:
     """The one final step of every reply, when its status and usage are final. Shielded:
-    neither a client that leaves nor a shutdown can skip it. Whatever else must happen
-    once per reply with its final usage (releasing a limit's hold) belongs here, after
-    the store, whether or not that worked. True when the reply was stored."""
-    stored = False
+    neither a client that leaves nor a shutdown can skip it. Stores the reply and gives
+    its stream back to the limits with the tokens it used, in one transaction; when the
+    store fails, the limits still get them, on their own. True when the reply was stored."""
+    reply.lease.tokens = reply.usage.input_tokens + reply.usage.output_tokens
     with anyio.CancelScope(shield=True):
         stored = await store(sessionmaker, reply)
+        if not reply.lease.released:
+            with anyio.move_on_after(STORE_SECONDS):
+                await limits.release(sessionmaker, reply.lease)
     return stored
 
 
@@ -168,7 +174,9 @@ async def store(sessionmaker: async_sessionmaker[AsyncSession], reply: Reply) ->
                         output_tokens=reply.usage.output_tokens,
                     )
                 )
+                await limits.release_in(session, reply.lease)
                 await session.commit()
+            reply.lease.released = True
         except Exception as exc:
             # The kind only: a database error's text carries the statement's parameters.
             logger.error("Chat reply %s: not stored: %s", reply.message_id, type(exc).__name__)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
 
+from app.chat import limits
 from app.chat.provider import ChatProvider, Turn
 from app.chat.replies import Reply, ReplyTasks, event
 from app.chat.schemas import ChatRequest
@@ -66,6 +67,8 @@ async def stream_chat(
         if conversation is None or conversation.user_id != user_id:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found")
         earlier = await history(session, conversation.id, settings.chat_history_chars)
+    # 429 over a limit; otherwise the stream counts from this commit until finish().
+    lease = await limits.acquire(session, limits.client_key(request, user_id), settings)
     # The reply's row goes in with the question, in the same commit: no round trip more
     # before the first event, and a row to record the reply in however it ends. A
     # microsecond apart, so the reply sorts after its question.
@@ -84,7 +87,7 @@ async def stream_chat(
     session.add_all([question, answer])
     await session.commit()
 
-    reply = Reply(message_id=answer.id, conversation_id=conversation.id)
+    reply = Reply(message_id=answer.id, conversation_id=conversation.id, lease=lease)
     replies: ReplyTasks = request.app.state.chat_replies
     # Started here, not when the response starts: once the row exists, finish() runs.
     replies.start(

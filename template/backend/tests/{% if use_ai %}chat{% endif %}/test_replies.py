@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat.limits import Lease
 from app.chat.provider import TextDelta, Turn, Usage
 from app.chat.replies import UNAVAILABLE, Reply, ReplyTasks
 from app.core.config import Settings
@@ -44,7 +45,9 @@ async def test_a_shutdown_cuts_open_replies_short_and_still_stores_them(
     engine = create_engine(settings.sqlalchemy_database_url)
     try:
         tasks = ReplyTasks()
-        reply = Reply(message_id=answer.id, conversation_id=conversation.id)
+        reply = Reply(
+            message_id=answer.id, conversation_id=conversation.id, lease=Lease("ip:192.0.2.1")
+        )
         tasks.start(
             reply, [Turn("user", "Hi")], StallingProvider(), create_sessionmaker(engine), 60
         )
@@ -55,5 +58,7 @@ async def test_a_shutdown_cuts_open_replies_short_and_still_stores_them(
 
     await db.refresh(answer)
     assert (answer.status, answer.content, answer.input_tokens) == ("failed", "Hel", 5)
+    # Its stream given back to the limits, with the tokens it used.
+    assert (reply.lease.released, reply.lease.tokens) == (True, 6)
     last = await reply.events.get()
     assert (last.event, json.loads(str(last.data))) == ("error", {"message": UNAVAILABLE})
