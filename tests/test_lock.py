@@ -42,8 +42,10 @@ SERVICE_USES = {
     "pydantic-settings": r"^from pydantic_settings\b",
     "anthropic": r"^import anthropic\b",
     "sse-starlette": r"^from sse_starlette\b",
+    "anyio": r"^import anyio\b",
     "authlib": r"^from authlib\b",
-    "httpx2": r"^import httpx2\b",
+    # Authlib's Starlette client makes its requests with it (Authlib doesn't require it).
+    "httpx2": r"^from authlib\.integrations\.starlette_client import",
     "itsdangerous": r"^from starlette\.middleware\.sessions import",  # it signs with it
     "pyjwt": r"^import jwt\b",
 }
@@ -64,7 +66,7 @@ DISTRIBUTIONS = {
     "sse_starlette": "sse-starlette",
 }
 # Imported, but only through FastAPI's own API (it pins the versions it supports).
-VIA_FASTAPI = {"starlette", "pydantic"}
+VIA_FASTAPI = {"starlette", "pydantic", "pydantic_core"}
 
 
 def _uv(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -78,9 +78,7 @@ def sse_events(body: str) -> list[tuple[str, Any]]:
     """(event, JSON data) for each event of a whole SSE body; comments (pings) left out."""
     events = []
     for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(
-            line.split(": ", 1) for line in block.splitlines() if line and ": " in line
-        )
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if line and ": " in line)
         if "data" in fields:
             events.append((fields.get("event", "message"), json.loads(fields["data"])))
     return events

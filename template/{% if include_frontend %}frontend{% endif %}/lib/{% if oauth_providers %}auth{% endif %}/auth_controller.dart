@@ -147,6 +147,11 @@ class AuthController extends ChangeNotifier {
     final verifier = await _store.read(verifierKey);
     await _store.delete(verifierKey);
     if (verifier == null) return;
+    // The backend refuses an account outside ALLOWED_EMAIL_DOMAINS (or the
+    // allowed Microsoft tenants) with its own error: trying again won't help.
+    if (returned['error'] == 'not_allowed') {
+      throw const ApiException('This account is not allowed to sign in here.');
+    }
     if (returned.containsKey('error')) {
       throw const ApiException('Sign-in failed. Please try again.');
     }

@@ -88,6 +88,15 @@ void main() {
     expect(store.values, isEmpty);
   });
 
+  test('says when the account may not sign in', () async {
+    final refused = Uri.parse('app://auth/callback#error=not_allowed');
+    final auth = controller(FakeBrowser(returns: (opened) => refused));
+    await auth.start();
+    await auth.signIn('google');
+    expect(auth.status, AuthStatus.signedOut);
+    expect(auth.error, 'This account is not allowed to sign in here.');
+  });
+
   test('takes a cancelled sign-in quietly', () async {
     final auth = controller(FakeBrowser());
     await auth.start();
