@@ -230,8 +230,10 @@ def run_client(terminal: Terminal, commands: str) -> tuple[str, float | None]:
 
 
 def streamed_text(output: str) -> str:
-    """The reply, put together from the stream's delta events as curl printed them."""
-    lines = output.splitlines()
+    """The reply, put together from the stream's delta events as curl printed them. The
+    terminal also holds curl's progress meter (stderr, redrawn with carriage returns),
+    which can fall between an event's lines: only the stream's own lines count."""
+    lines = [line for line in output.splitlines() if line.startswith(("event: ", "data: "))]
     return "".join(
         json.loads(data.removeprefix("data: "))["text"]
         for event, data in zip(lines, lines[1:], strict=False)
