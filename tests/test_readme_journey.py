@@ -229,16 +229,15 @@ def run_client(terminal: Terminal, commands: str) -> tuple[str, float | None]:
     return "".join(lines), first_delta
 
 
+DELTA_EVENT = re.compile(r"event: delta\r?\ndata: (.*?)\r?\n")
+
+
 def streamed_text(output: str) -> str:
     """The reply, put together from the stream's delta events as curl printed them. The
-    terminal also holds curl's progress meter (stderr, redrawn with carriage returns),
-    which can fall between an event's lines: only the stream's own lines count."""
-    lines = [line for line in output.splitlines() if line.startswith(("event: ", "data: "))]
-    return "".join(
-        json.loads(data.removeprefix("data: "))["text"]
-        for event, data in zip(lines, lines[1:], strict=False)
-        if event.strip() == "event: delta"
-    )
+    terminal also holds curl's progress meter (stderr, redrawn with carriage returns and
+    no newline), which can run into the line an event starts on: an event is found
+    wherever it starts, and an event's own lines arrive together."""
+    return "".join(json.loads(data)["text"] for data in DELTA_EVENT.findall(output))
 
 
 @pytest.mark.parametrize("name", ANSWER_SETS)
