@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 import secrets
 import uuid
@@ -71,8 +70,3 @@ def s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
-
-def verifier_matches(verifier: str, challenge: str) -> bool:
-    return bool(CODE_VERIFIER.fullmatch(verifier)) and hmac.compare_digest(
-        s256(verifier), challenge
-    )
