@@ -27,9 +27,6 @@ from harness.cluster import Cluster
 from harness.proxy import HAProxy, Reply, call, sse_events
 from harness.service import free_port
 
-# Out of the way of a load test: the per-user limits a generated backend enforces.
-NO_LIMITS = HIGH_CHAT_LIMITS
-
 
 class RoundTripCounter:
     """A loopback TCP relay in front of Postgres that counts ReadyForQuery messages: the
@@ -89,8 +86,15 @@ def started(
 ) -> Iterator[Cluster]:
     """`count` instances of the project's backend on `url`, behind HAProxy, running."""
     work.mkdir()
+    # The chat limits on, every check running, but out of the load's way.
     with Cluster(
-        project / "backend", str(answers["start_command"]), python, url, work, count, **NO_LIMITS
+        project / "backend",
+        str(answers["start_command"]),
+        python,
+        url,
+        work,
+        count,
+        **HIGH_CHAT_LIMITS,
     ) as cluster:
         yield cluster.start()
 
