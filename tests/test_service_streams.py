@@ -13,12 +13,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness.backend import backend_env, postgres_database, start_command
 from harness.project import Project
+from harness.proxy import sse_events
 from harness.service import Service, free_port
 
 CHAT_ONLY = {"integrations": ["anthropic"], "workers": 2}
@@ -74,17 +74,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError("the fake provider did not start")
 
 
-def sse_events(body: str) -> list[tuple[str, Any]]:
-    """(event, JSON data) for each event of a whole SSE body; comments (pings) left out."""
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if line and ": " in line)
-        if "data" in fields:
-            events.append((fields.get("event", "message"), json.loads(fields["data"])))
-    return events
-
-
-def stream_to_the_end(port: int, message: str) -> list[tuple[str, Any]]:
+def stream_to_the_end(port: int, message: str) -> list[tuple[str, dict[str, object]]]:
     """POST a chat message and read the response to its end: a truncated chunked body
     raises http.client.IncompleteRead."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -97,7 +87,7 @@ def stream_to_the_end(port: int, message: str) -> list[tuple[str, Any]]:
         )
         response = connection.getresponse()
         assert response.status == 200
-        return sse_events(response.read().decode())
+        return sse_events(response.read())
     finally:
         connection.close()
 
