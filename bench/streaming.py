@@ -6,43 +6,16 @@ round trips a chat request makes before its first event, counted on the wire."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import socket
 import statistics
-import threading
 from pathlib import Path
 from typing import Any
 
 from bench.figures import Figure, Result, Skipped, median
 from bench.projects import backend_python, bare_app, has_backend, loadgen, render, serve
 from harness.backend import POSTGRES, postgres_database
-from harness.service import Service
-
-
-class PeakRss:
-    """Samples the workers' resident memory while a load runs; keeps each one's peak."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.peak: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            for pid in self.service.worker_pids():
-                with contextlib.suppress(OSError):
-                    self.peak[pid] = max(self.peak.get(pid, 0), Service.rss_mb(pid))
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+from harness.service import PeakRss, Service
 
 
 def chat_until_first_event(port: int, counter: Any) -> tuple[int, int]:

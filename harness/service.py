@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -173,3 +174,30 @@ class Service:
         # Workers orphaned by a killed master must not outlive the test.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
+
+
+class PeakRss:
+    """Each worker's peak resident memory (MB) while a load runs, sampled every `interval`
+    seconds in a thread of its own: `with PeakRss(service) as rss: ...; rss.peak`."""
+
+    def __init__(self, service: Service, interval: float = 0.1) -> None:
+        self.service = service
+        self.interval = interval
+        self.peak: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.service.worker_pids():
+                with contextlib.suppress(OSError):
+                    self.peak[pid] = max(self.peak.get(pid, 0), Service.rss_mb(pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -18,7 +18,7 @@ import pytest
 
 from harness.backend import backend_env, start_command
 from harness.project import Project
-from harness.service import Service, get
+from harness.service import PeakRss, Service, get
 
 pytestmark = pytest.mark.slow
 
@@ -88,40 +88,23 @@ def big_post(service: Service, chunked: bool, results: list[tuple[int, bytes, in
     results.append((status, body, sent))
 
 
-class Sampler(threading.Thread):
-    """Each worker's resident memory, every 20 ms, until stopped: the peak per worker."""
-
-    def __init__(self, pids: list[int]) -> None:
-        super().__init__(daemon=True)
-        self.peak = {pid: Service.rss_mb(pid) for pid in pids}
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            for pid in self.peak:
-                self.peak[pid] = max(self.peak[pid], Service.rss_mb(pid))
-            time.sleep(0.02)
-
-
 def test_100_mib_bodies_get_413_and_the_workers_memory_stays_flat(service: Service) -> None:
     pids = service.worker_pids()
     idle = {pid: Service.rss_mb(pid) for pid in pids}
-    sampler = Sampler(pids)
-    sampler.start()
     results: list[tuple[int, bytes, int]] = []
     posts = [
         threading.Thread(target=big_post, args=(service, chunked, results))
         for chunked in (False, False, False, False, True)
     ]
-    for post in posts:
-        post.start()
-    for post in posts:
-        post.join(120)
-    sampler.halt.set()
-    sampler.join()
+    # Every 20 ms: a 100 MiB body read into memory would show between two samples.
+    with PeakRss(service, interval=0.02) as rss:
+        for post in posts:
+            post.start()
+        for post in posts:
+            post.join(120)
 
-    growth = {pid: sampler.peak[pid] - idle[pid] for pid in pids}
-    print(f"worker RSS idle {idle} MB, peak {sampler.peak} MB during 5 x 100 MiB POSTs")
+    growth = {pid: rss.peak[pid] - idle[pid] for pid in pids}
+    print(f"worker RSS idle {idle} MB, peak {rss.peak} MB during 5 x 100 MiB POSTs")
     assert len(results) == 5
     for status, body, sent in results:
         assert status == 413 and sent == BODY_BYTES
