@@ -69,4 +69,3 @@ def s256(verifier: str) -> str:
     """PKCE S256: the challenge of a verifier."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
